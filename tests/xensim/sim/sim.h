@@ -25,6 +25,8 @@
 #include <xen/hvm/ioreq.h>
 #include <xen/hvm/dm_op.h>
 #include <xen/hvm/params.h>
+#include <xen/memory.h>
+#include <xen/sched.h>
 
 #include "tests/xensim/xensim.h"
 #include "tests/xensim/proto.h"
@@ -128,6 +130,8 @@ struct xsim {
     char error[512];
     char diag[4096];
     void *rom; /* Unicorn state (rom.c) */
+    struct xsim_pci_fn fw_fn[XSIM_MAX_PCI_FNS];
+    unsigned fw_nfn;
 };
 
 /* xensim.c */
@@ -149,6 +153,9 @@ static inline void *mem_frame_ptr(xsim *x, uint64_t frame)
     return x->mem + (frame << XSIM_PAGE_SHIFT);
 }
 int mem_dirty_vram(xsim *x, uint64_t first, uint32_t nr, uint8_t *bitmap);
+
+/* rom.c */
+void rom_free(xsim *x);
 
 /* server.c */
 int server_start(xsim *x);

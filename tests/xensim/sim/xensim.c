@@ -364,6 +364,7 @@ void xsim_destroy(xsim *x)
         }
     }
     server_stop(x);
+    rom_free(x);
     if (x->xsd)
         xsd_stop(x->xsd);
     for (int h = 0; h < XSIM_MAX_EV_HANDLES; h++)
