@@ -8,7 +8,9 @@
  * writes there; 0xA0000-0xBFFFF is MMIO whose callbacks issue COPY ioreqs
  * (single writes go through the buffered ring, as on Xen); IN/OUT become
  * PIO ioreqs.  INT n executed by the ROM is vectored through the real-mode
- * IVT by hand (Unicorn leaves that to the host).  Every IVT entry starts
+ * IVT by hand (Unicorn leaves that to the host).  Addresses from 1 MiB to
+ * 4 GiB (reached with 32-bit address overrides, e.g. SeaVGABIOS reading
+ * the EDID from the std VGA's MMIO BAR) go through guest_mmio_read/write.  Every IVT entry starts
  * out pointing at an IRET at F000:FF53; the ROM installs its own INT 10h.
  *
  * Unicorn is loaded with dlopen(RTLD_LOCAL | RTLD_DEEPBIND): libunicorn
@@ -51,6 +53,7 @@ struct rom {
     uc_engine *uc;
     uint8_t *low;  /* guest 0-0x9FFFF */
     uint8_t *high; /* guest 0xC0000-0xFFFFF */
+    uint64_t bad_addr; /* last access outside the first MiB */
 };
 
 static uint32_t on_in(uc_engine *uc, uint32_t port, int size, void *opaque)
@@ -71,6 +74,25 @@ static uint64_t on_vga_read(uc_engine *uc, uint64_t off, unsigned size, void *op
 static void on_vga_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *opaque)
 {
     guest_mmio_write(0xa0000 + off, size, value);
+}
+
+static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *opaque)
+{
+    struct rom *r = opaque;
+    r->bad_addr = addr;
+    return false; /* stop: real-mode ROM code has no business up there */
+}
+
+/* Above 1 MiB (32-bit addressing from real mode, e.g. the EDID in a BAR):
+ * like a CPU, RAM directly and MMIO as ioreqs. */
+static uint64_t on_high_read(uc_engine *uc, uint64_t off, unsigned size, void *opaque)
+{
+    return guest_mmio_read(0x100000 + off, size);
+}
+
+static void on_high_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *opaque)
+{
+    guest_mmio_write(0x100000 + off, size, value);
 }
 
 static uint8_t *rm_ptr(struct rom *r, uint32_t linear)
@@ -153,9 +175,11 @@ static struct rom *rom_get(xsim *x)
         r->api.mem_map_ptr(r->uc, 0, 0xa0000, UC_PROT_ALL, r->low) != UC_ERR_OK ||
         r->api.mem_map_ptr(r->uc, 0xc0000, 0x40000, UC_PROT_ALL, r->high) != UC_ERR_OK ||
         r->api.mmio_map(r->uc, 0xa0000, 0x20000, on_vga_read, r, on_vga_write, r) != UC_ERR_OK ||
+        r->api.mmio_map(r->uc, 0x100000, 0xfff00000ULL, on_high_read, r, on_high_write, r) != UC_ERR_OK ||
         r->api.hook_add(r->uc, &h, UC_HOOK_INSN, (void *)on_in, r, 1, 0, UC_X86_INS_IN) != UC_ERR_OK ||
         r->api.hook_add(r->uc, &h, UC_HOOK_INSN, (void *)on_out, r, 1, 0, UC_X86_INS_OUT) != UC_ERR_OK ||
-        r->api.hook_add(r->uc, &h, UC_HOOK_INTR, (void *)on_intr, r, 1, 0) != UC_ERR_OK) {
+        r->api.hook_add(r->uc, &h, UC_HOOK_INTR, (void *)on_intr, r, 1, 0) != UC_ERR_OK ||
+        r->api.hook_add(r->uc, &h, UC_HOOK_MEM_UNMAPPED, (void *)on_unmapped, r, 1, 0) != UC_ERR_OK) {
         xsim_set_error(x, "cannot set up the Unicorn CPU for ROM code");
         if (r->uc)
             r->api.close(r->uc);
@@ -212,7 +236,8 @@ static int rom_run(xsim *x, struct rom *r, uint16_t cs, uint16_t ip, const uint1
     r->api.reg_read(uc, UC_X86_REG_ES, &regs->es);
     r->api.reg_read(uc, UC_X86_REG_EFLAGS, &regs->eflags);
     if (e != UC_ERR_OK || (uint32_t)ncs * 16 + nip != ROM_STUB) {
-        xsim_set_error(x, "ROM code did not return (%s) at %04x:%04x", r->api.strerror(e), ncs, nip);
+        xsim_set_error(x, "ROM code did not return (%s) at %04x:%04x, last unmapped access %#llx",
+                       r->api.strerror(e), ncs, nip, (unsigned long long)r->bad_addr);
         return -1;
     }
     return xsim_error(x) ? -1 : 0;
