@@ -1,1 +1,220 @@
-/* placeholder */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bench/ioreq-latency: the cost of the ioreq path through a device model on
+ * xensim, with the identical guest workload and simulator for each DM:
+ *  - start-up: spawn to ready (ioreq server enabled, ports bound,
+ *    device-model state "running"), resident memory (RSS, PSS) after it;
+ *  - sync PIO round trip: the guest reads the Bochs VBE ID register
+ *    (outw 0x1ce; inw 0x1cf), timed per inw at the guest, p50/p99;
+ *  - buffered writes: single-byte stores into the VGA window 0xA0000 (the
+ *    buffered ring, falling back to sync when it is full), closed by one
+ *    sync read so every write has been processed; writes per second;
+ *  - DM CPU time per 1000 ioreqs of each workload.
+ * Each DM runs ROUNDS times, alternating, and the median is reported; with
+ * more than one DM the ratios to the first (qemu-xen) are printed too.
+ *
+ * Usage: ioreq-latency [--rounds N] [--pio N] [--buffered N] [DM ...]
+ *   DM: "qemu" (Debian's qemu-xen, $QEMU_XEN) or a path to xendm.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/common/dm.h"
+
+#define MAX_DMS 4
+#define MAX_ROUNDS 15
+
+struct result {
+    double ready_ms, rss_kb, pss_kb;
+    double pio_p50_us, pio_p99_us, pio_cpu_us_per_k;
+    double buf_per_s, buf_cpu_us_per_k;
+};
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    FILE *f = fopen(path, "r");
+    double v = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "Pss:", 4))
+            v = strtod(line + 4, NULL);
+    fclose(f);
+    return v;
+}
+
+static gboolean start_dm(const char *dm, struct dm_run *run, double *ready_ms, GError **err)
+{
+    static const char *const qemu_args[] = {"-vga", "std", "-serial", "null", "-parallel", "null", NULL};
+    struct xsim_config cfg = {.ram_mb = 128};
+    double t0 = now_ns();
+    if (strcmp(dm, "qemu")) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                    "%s: xendm joins this benchmark with the core issue (it cannot run guests yet)", dm);
+        return FALSE;
+    }
+    if (!dm_start_qemu(run, &cfg, qemu_args, err))
+        return FALSE;
+    /* dm_start_qemu includes the QMP handshake; readiness is what libxl waits for */
+    *ready_ms = (now_ns() - t0) / 1e6;
+    return TRUE;
+}
+
+static int run_once(const char *dm, unsigned n_pio, unsigned n_buf, struct result *r)
+{
+    struct dm_run run;
+    GError *err = NULL;
+    if (!start_dm(dm, &run, &r->ready_ms, &err)) {
+        fprintf(stderr, "ioreq-latency: %s\n", err->message);
+        g_error_free(err);
+        return -1;
+    }
+    xsim *x = run.x;
+    struct xsim_stats st0, st1;
+    xsim_stats(x, &st0);
+    r->rss_kb = (double)st0.dm_rss_kb;
+    r->pss_kb = pss_kb(xsim_dm_pid(x));
+
+    /* sync PIO */
+    double *lat = malloc(sizeof(double) * n_pio);
+    guest_outw(0x1ce, 0);
+    for (unsigned i = 0; i < 1000; i++) /* warm-up */
+        guest_inw(0x1cf);
+    xsim_stats(x, &st0);
+    for (unsigned i = 0; i < n_pio; i++) {
+        double t = now_ns();
+        uint16_t v = guest_inw(0x1cf);
+        lat[i] = now_ns() - t;
+        if (v != 0xb0c5) {
+            fprintf(stderr, "ioreq-latency: %s answered %#x for the VBE ID: %s\n", dm, v, xsim_dm_diag(x));
+            free(lat);
+            dm_stop(&run);
+            return -1;
+        }
+    }
+    xsim_stats(x, &st1);
+    qsort(lat, n_pio, sizeof(double), cmp_double);
+    r->pio_p50_us = lat[n_pio / 2] / 1e3;
+    r->pio_p99_us = lat[(size_t)((double)n_pio * 0.99)] / 1e3;
+    r->pio_cpu_us_per_k = (double)(st1.dm_cpu_ns - st0.dm_cpu_ns) / 1e3 / ((double)n_pio / 1000.0);
+    free(lat);
+
+    /* buffered VGA-window writes, closed by a sync read */
+    xsim_stats(x, &st0);
+    double t = now_ns();
+    for (unsigned i = 0; i < n_buf; i++)
+        guest_mmio_write(0xa0000 + (i & 0xffff), 1, i & 0xff);
+    guest_inb(0x3cc);
+    double secs = (now_ns() - t) / 1e9;
+    xsim_stats(x, &st1);
+    r->buf_per_s = (double)n_buf / secs;
+    r->buf_cpu_us_per_k = (double)(st1.dm_cpu_ns - st0.dm_cpu_ns) / 1e3 / ((double)n_buf / 1000.0);
+    int rc = xsim_error(x) ? -1 : 0;
+    if (rc)
+        fprintf(stderr, "ioreq-latency: %s\n", xsim_dm_diag(x));
+    dm_stop(&run);
+    return rc;
+}
+
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define FIELD(name) offsetof(struct result, name)
+static const struct {
+    const char *label;
+    size_t off;
+    int lower_is_better;
+} rows[] = {
+    {"start to ready (ms)", FIELD(ready_ms), 1},
+    {"RSS after start (KiB)", FIELD(rss_kb), 1},
+    {"PSS after start (KiB)", FIELD(pss_kb), 1},
+    {"sync PIO round trip p50 (us)", FIELD(pio_p50_us), 1},
+    {"sync PIO round trip p99 (us)", FIELD(pio_p99_us), 1},
+    {"DM CPU per 1000 sync PIO (us)", FIELD(pio_cpu_us_per_k), 1},
+    {"buffered VGA writes (per s)", FIELD(buf_per_s), 0},
+    {"DM CPU per 1000 buffered (us)", FIELD(buf_cpu_us_per_k), 1},
+};
+
+int main(int argc, char **argv)
+{
+    unsigned rounds = 5, n_pio = 20000, n_buf = 200000;
+    static const struct option opts[] = {
+        {"rounds", 1, 0, 'r'}, {"pio", 1, 0, 'p'}, {"buffered", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "r:p:b:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'r': rounds = (unsigned)atoi(optarg); break;
+        case 'p': n_pio = (unsigned)atoi(optarg); break;
+        case 'b': n_buf = (unsigned)atoi(optarg); break;
+        default:
+            printf("Usage: %s [--rounds N] [--pio N] [--buffered N] [qemu|PATH-TO-XENDM ...]\n", argv[0]);
+            return o == 'h' ? 0 : 2;
+        }
+    }
+    if (rounds < 1 || rounds > MAX_ROUNDS || n_pio < 100 || n_buf < 1) {
+        fprintf(stderr, "ioreq-latency: rounds 1-%d, pio >= 100, buffered >= 1\n", MAX_ROUNDS);
+        return 2;
+    }
+    const char *dms[MAX_DMS] = {"qemu"};
+    unsigned ndm = 1;
+    if (optind < argc) {
+        ndm = 0;
+        for (int i = optind; i < argc && ndm < MAX_DMS; i++)
+            dms[ndm++] = argv[i];
+    }
+    static struct result res[MAX_DMS][MAX_ROUNDS];
+    for (unsigned r = 0; r < rounds; r++)
+        for (unsigned d = 0; d < ndm; d++)
+            if (run_once(dms[d], n_pio, n_buf, &res[d][r]) < 0)
+                return 1;
+
+    printf("ioreq-latency: %u rounds (median), %u sync PIO reads, %u buffered writes, %ld CPUs\n", rounds,
+           n_pio, n_buf, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%-32s", "");
+    for (unsigned d = 0; d < ndm; d++)
+        printf(" %14s", strcmp(dms[d], "qemu") ? "xendm" : "qemu-xen");
+    if (ndm > 1)
+        printf("   ratio (%s / qemu-xen)", "xendm");
+    printf("\n");
+    for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+        double med[MAX_DMS];
+        for (unsigned d = 0; d < ndm; d++) {
+            double v[MAX_ROUNDS];
+            for (unsigned r = 0; r < rounds; r++)
+                v[r] = *(double *)((char *)&res[d][r] + rows[k].off);
+            med[d] = median(v, rounds);
+        }
+        printf("%-32s", rows[k].label);
+        for (unsigned d = 0; d < ndm; d++)
+            printf(" %14.1f", med[d]);
+        if (ndm > 1)
+            printf("   %.2fx", med[1] / med[0]);
+        printf("\n");
+    }
+    return 0;
+}

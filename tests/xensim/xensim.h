@@ -161,7 +161,7 @@ int xsim_send_timeoffset(xsim *x, int64_t offset);
 int xsim_invalidate_mapcache(xsim *x);
 
 /* ---- inspection ----------------------------------------------------------- */
-#define XSIM_LAT_BUCKETS 64
+#define XSIM_LAT_BUCKETS 160
 struct xsim_stats {
     uint64_t pio, copy, pci_config, timeoffset, invalidate; /* by type */
     uint64_t sync, buffered, buffered_full_fallback;

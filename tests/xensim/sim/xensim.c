@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -400,23 +401,38 @@ void xsim_destroy(xsim *x)
 
 /* ---- inspection ---------------------------------------------------------- */
 
+/* CPU time of all the DM's threads, in ns (schedstat: ns, not clock ticks). */
+static uint64_t dm_cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    uint64_t sum = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p2[400];
+        snprintf(p2, sizeof(p2), "%s/%s/schedstat", path, e->d_name);
+        FILE *f = fopen(p2, "r");
+        unsigned long long ns = 0;
+        if (f) {
+            if (fscanf(f, "%llu", &ns) == 1)
+                sum += ns;
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return sum;
+}
+
 static void read_proc(pid_t pid, uint64_t *cpu_ns, uint64_t *rss_kb)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fgets(buf, sizeof(buf), f)) {
-            char *p = strrchr(buf, ')');
-            unsigned long ut = 0, st = 0;
-            /* fields after comm: state(3) ... utime(14) stime(15) */
-            if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-                *cpu_ns = (uint64_t)(ut + st) * (1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK));
-        }
-        fclose(f);
-    }
+    char path[64], buf[256];
+    *cpu_ns = dm_cpu_ns(pid);
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
+    FILE *f = fopen(path, "r");
     if (f) {
         while (fgets(buf, sizeof(buf), f))
             if (!strncmp(buf, "VmRSS:", 6))
