@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The recording fake hypervisor of fake-hv.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/fake-hv.h"
+
+struct fake_hv fake_hv;
+
+__attribute__((constructor)) void fake_hv_reset(void)
+{
+    memset(&fake_hv, 0, sizeof(fake_hv));
+    for (int i = 0; i < 4; i++)
+        fake_hv.link_route[i] = -1;
+    fake_hv.shutdown_reason = -1;
+    fake_hv.next_device_gfn = 0x100000; /* 4 GiB */
+}
+
+int hv_set_isa_irq(unsigned irq, int level)
+{
+    if (irq >= 16)
+        return -EINVAL;
+    if (level && !fake_hv.isa_level[irq])
+        fake_hv.isa_edges[irq]++;
+    fake_hv.isa_level[irq] = !!level;
+    return 0;
+}
+
+int hv_set_pci_intx(unsigned dev, unsigned pin, int level)
+{
+    if (dev >= 32 || pin >= 4)
+        return -EINVAL;
+    fake_hv.intx_level[dev][pin] = !!level;
+    return 0;
+}
+
+int hv_set_pci_link_route(unsigned link, unsigned isa_irq)
+{
+    if (link >= 4 || isa_irq >= 16)
+        return -EINVAL;
+    fake_hv.link_route[link] = (int)isa_irq;
+    return 0;
+}
+
+int hv_inject_msi(uint64_t addr, uint32_t data)
+{
+    unsigned i = fake_hv.msi_count++ % 64;
+    fake_hv.msi_addr[i] = addr;
+    fake_hv.msi_data[i] = data;
+    return 0;
+}
+
+int hv_shutdown(unsigned reason)
+{
+    fake_hv.shutdown_reason = (int)reason;
+    fake_hv.shutdown_calls++;
+    return 0;
+}
+
+int hv_set_acpi_s_state(unsigned state)
+{
+    fake_hv.acpi_s_state = (int)state;
+    return 0;
+}
+
+int hv_guest_read(uint64_t gpa, void *buf, size_t len)
+{
+    if (gpa >= FAKE_HV_RAM || len > FAKE_HV_RAM - gpa) {
+        fake_hv.ram_faults++;
+        return -EFAULT;
+    }
+    memcpy(buf, fake_hv.ram + gpa, len);
+    return 0;
+}
+
+int hv_guest_write(uint64_t gpa, const void *buf, size_t len)
+{
+    if (gpa >= FAKE_HV_RAM || len > FAKE_HV_RAM - gpa) {
+        fake_hv.ram_faults++;
+        return -EFAULT;
+    }
+    memcpy(fake_hv.ram + gpa, buf, len);
+    return 0;
+}
+
+void *hv_alloc_device_ram(const char *name, uint64_t size, uint64_t *gfn)
+{
+    if (!size || size % 4096)
+        return NULL;
+    void *p = aligned_alloc(4096, size);
+    if (!p)
+        return NULL;
+    memset(p, 0, size);
+    *gfn = fake_hv.next_device_gfn;
+    fake_hv.next_device_gfn += size / 4096;
+    return p;
+}
+
+int hv_relocate(uint64_t src_gfn, uint64_t dst_gfn, uint64_t nr)
+{
+    fake_hv.relocations++;
+    fake_hv.last_reloc_src = src_gfn;
+    fake_hv.last_reloc_dst = dst_gfn;
+    fake_hv.last_reloc_nr = nr;
+    return 0;
+}
+
+int hv_set_ram_readonly(uint64_t gfn, uint64_t nr, bool ro)
+{
+    return 0;
+}
