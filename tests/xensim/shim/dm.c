@@ -204,8 +204,9 @@ SHIM_EXPORT int xendevicemodel_track_dirty_vram(xendevicemodel_handle *d, domid_
 {
     CHECK(d, domid);
     struct xsp_mem q = {.domid = domid, .nr = nr, .first = first_pfn};
-    uint32_t bytes = ((nr + 63) / 64) * 8, got = 0;
-    int rc = shim_call(XSP_DIRTY_VRAM, &q, sizeof(q), bitmap, bytes, &got, NULL);
+    uint32_t got = 0;
+    /* the real library writes only the bitmap's (nr + 7) / 8 bytes */
+    int rc = shim_call(XSP_DIRTY_VRAM, &q, sizeof(q), bitmap, (nr + 7) / 8, &got, NULL);
     return shim_ret(rc);
 }
 

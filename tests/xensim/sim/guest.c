@@ -268,9 +268,8 @@ void guest_mem_write(uint64_t gpa, const void *buf, size_t len)
     }
 }
 
-void *guest_ram_ptr(uint64_t gpa, size_t len)
+static void *ram_ptr(xsim *x, uint64_t gpa, size_t len)
 {
-    xsim *x = cur();
     if (len == 0)
         len = 1;
     uint64_t first = gpa >> XSIM_PAGE_SHIFT, last = (gpa + len - 1) >> XSIM_PAGE_SHIFT;
@@ -285,13 +284,14 @@ void *guest_ram_ptr(uint64_t gpa, size_t len)
     return (uint8_t *)mem_frame_ptr(x, (uint64_t)f0) + (gpa & (XSIM_PAGE_SIZE - 1));
 }
 
+void *guest_ram_ptr(uint64_t gpa, size_t len)
+{
+    return ram_ptr(cur(), gpa, len);
+}
+
 void *xsim_vram_ptr(xsim *x, uint64_t bar_gpa, size_t len)
 {
-    xsim *saved = xsim_current();
-    xsim_select(x);
-    void *p = guest_ram_ptr(bar_gpa, len);
-    xsim_select(saved);
-    return p;
+    return ram_ptr(x, bar_gpa, len);
 }
 
 /* ---- PCI configuration mechanism #1 ------------------------------------ */

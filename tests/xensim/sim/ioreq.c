@@ -81,15 +81,26 @@ int ioreq_create(xsim *x, int bufioreq, uint32_t *id)
     return 0;
 }
 
+/* Free a Xen-side port and forget its notify eventfd, so a port number
+ * reused later never looks bound. */
+static void port_close(xsim *x, uint32_t remote)
+{
+    evtchn_free(&x->ev, remote);
+    if (remote < EVTCHN_MAX_PORTS && x->port_efd[remote] >= 0) {
+        close(x->port_efd[remote]);
+        x->port_efd[remote] = -1;
+    }
+}
+
 int ioreq_destroy(xsim *x, uint32_t id)
 {
     struct xsim_server *s = get_server(x, id);
     if (!s)
         return -ENOENT;
     for (unsigned v = 0; v < x->cfg.vcpus; v++)
-        evtchn_free(&x->ev, s->vcpu_port[v]);
+        port_close(x, s->vcpu_port[v]);
     if (s->bufioreq)
-        evtchn_free(&x->ev, s->buf_port);
+        port_close(x, s->buf_port);
     for (int t = 0; t < 3; t++)
         rangeset_destroy(&s->ranges[t]);
     s->exists = s->enabled = false;

@@ -231,6 +231,7 @@ static int op_mem(xsim *x, uint16_t op, const void *p, uint32_t len, struct repl
         uint32_t bytes = ((q->nr + 63) / 64) * 8;
         if (bytes > sizeof(r->buf) - sizeof(struct xsp_hdr))
             return -E2BIG;
+        memset(payload(r), 0, bytes); /* no stale reply bytes past bit nr */
         rc = mem_dirty_vram(x, q->first, q->nr, payload(r));
         if (!rc)
             r->len = bytes;
@@ -249,6 +250,19 @@ static int op_mem(xsim *x, uint16_t op, const void *p, uint32_t len, struct repl
     default: /* PIN_CACHEATTR */
         return q->first > q->second ? -EINVAL : 0;
     }
+}
+
+/* Close a DM evtchn handle: its bindings and their notify eventfds. */
+static void close_evh(xsim *x, int h)
+{
+    for (unsigned p = 0; p < EVTCHN_MAX_PORTS; p++)
+        if (x->ev.port[p].bound && x->ev.port[p].handle == h && x->port_efd[p] >= 0) {
+            close(x->port_efd[p]);
+            x->port_efd[p] = -1;
+        }
+    evtchn_close_handle(&x->ev, h);
+    close(x->evh[h].pipe_w);
+    x->evh[h].used = false;
 }
 
 static int op_ev(xsim *x, int ci, uint16_t op, const void *p, uint32_t len, struct reply *r)
@@ -316,9 +330,7 @@ static int op_ev(xsim *x, int ci, uint16_t op, const void *p, uint32_t len, stru
         return rc;
     }
     default: /* EV_CLOSE */
-        evtchn_close_handle(&x->ev, h);
-        close(x->evh[h].pipe_w);
-        x->evh[h].used = false;
+        close_evh(x, h);
         return 0;
     }
 }
@@ -397,11 +409,8 @@ static void send_reply(int fd, const struct xsp_hdr *req, int status, struct rep
 static void close_conn(xsim *x, int ci)
 {
     for (int h = 0; h < XSIM_MAX_EV_HANDLES; h++)
-        if (x->evh[h].used && x->evh[h].conn == ci) {
-            evtchn_close_handle(&x->ev, h);
-            close(x->evh[h].pipe_w);
-            x->evh[h].used = false;
-        }
+        if (x->evh[h].used && x->evh[h].conn == ci)
+            close_evh(x, h);
     close(x->conn[ci].fd);
     x->conn[ci].fd = -1;
 }
