@@ -180,6 +180,7 @@ uint64_t xsim_lat_percentile(const struct xsim_stats *st, double pct);
 /* SHUTDOWN_* reason the DM asked for, or -1. */
 int xsim_shutdown_reason(xsim *x);
 int xsim_restricted(xsim *x); /* 1 once the DM called xentoolcore_restrict_all */
+unsigned xsim_nr_ioreq_servers(xsim *x); /* ioreq servers that exist now */
 uint64_t xsim_hvm_param(xsim *x, unsigned index);
 /* Pointer to the frames now at guest-physical bar_gpa (e.g. a VRAM BAR). */
 void *xsim_vram_ptr(xsim *x, uint64_t bar_gpa, size_t len);

@@ -16,6 +16,7 @@
  *   int10 AX [BX CX DX]       call INT 10h
  *   print TEXT...             echo
  *   debug-log                 print what the guest wrote to ports 0xE9/0x402
+ *   vga-text                  print the non-blank rows of the 80x25 text screen at 0xB8000
  *   stats                     ioreq counts and round-trip percentiles
  * Numbers take C syntax (0x..).  A failed check ends with exit status 1.
  */
@@ -150,6 +151,22 @@ static int run_line(xsim *x, char *line)
         struct x86regs r = {.eax = (uint32_t)num(argv[1]), .ebx = (uint32_t)num(argv[2]),
                             .ecx = (uint32_t)num(argv[3]), .edx = (uint32_t)num(argv[4])};
         rc = xsim_int10(x, &r);
+    } else if (!strcmp(c, "vga-text")) {
+        uint8_t cells[80 * 25 * 2];
+        guest_mem_read(0xb8000, cells, sizeof(cells)); /* through the VGA device, like a CPU */
+        for (int row = 0; row < 25; row++) {
+            char text[81];
+            for (int col = 0; col < 80; col++) {
+                uint8_t ch = cells[(row * 80 + col) * 2];
+                text[col] = ch >= 0x20 && ch < 0x7f ? (char)ch : ' ';
+            }
+            int end = 80;
+            while (end > 0 && text[end - 1] == ' ')
+                end--;
+            text[end] = 0;
+            if (end)
+                printf("  row %2d | %s\n", row, text);
+        }
     } else if (!strcmp(c, "debug-log")) {
         printf("%s\n", xsim_debug_log(x));
     } else if (!strcmp(c, "stats")) {

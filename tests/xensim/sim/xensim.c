@@ -494,6 +494,16 @@ int xsim_restricted(xsim *x)
     return r;
 }
 
+unsigned xsim_nr_ioreq_servers(xsim *x)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&x->lock);
+    for (unsigned i = 0; i < XSIM_MAX_SERVERS; i++)
+        n += x->srv[i].exists;
+    pthread_mutex_unlock(&x->lock);
+    return n;
+}
+
 uint64_t xsim_hvm_param(xsim *x, unsigned index)
 {
     if (index >= HVM_NR_PARAMS)
