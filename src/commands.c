@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "display/input.h"
 #include "src/chardev.h"
 #include "src/commands.h"
+#include "src/hv.h"
 #include "src/log.h"
 #include "src/machine.h"
 #include "src/qmp.h"
@@ -261,7 +263,8 @@ static JsonNode *cmd_hmp(struct qmp_conn *c, JsonObject *args, void *opaque, GEr
     else
         out = g_strdup_printf("unknown command: '%s'\r\n", line);
     JsonNode *n = json_node_new(JSON_NODE_VALUE);
-    json_node_take_string(n, out); /* the reply is a JSON string, as libxl expects */
+    json_node_set_string(n, out); /* the reply is a JSON string, as libxl expects */
+    g_free(out);
     return n;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "devices/device.h"
+#include "src/chardev.h"
 #include "src/hv.h"
 #include "src/log.h"
 #include "src/machine.h"
@@ -54,6 +55,38 @@ static int create(const char *name, const char *fmt, ...)
     return d ? 0 : -1;
 }
 
+/* Open the backend of a -serial (its id is the label libxl looks for). */
+static int open_chardev(const struct config_chardev *cd)
+{
+    char *spec = NULL;
+    const char *srv = cd->server ? (cd->wait ? ",server=on,wait=on" : ",server=on,wait=off") : "";
+    switch (cd->backend) {
+    case CONFIG_CHARDEV_PTY: spec = g_strdup("pty"); break;
+    case CONFIG_CHARDEV_NULL: spec = g_strdup("null"); break;
+    case CONFIG_CHARDEV_FILE: spec = g_strdup_printf("file:%s", cd->path); break;
+    case CONFIG_CHARDEV_SOCKET:
+        if (cd->addr == CONFIG_SOCKET_UNIX)
+            spec = g_strdup_printf("unix:%s%s", cd->path, srv);
+        else if (cd->addr == CONFIG_SOCKET_TCP)
+            spec = g_strdup_printf("tcp:%s:%s%s", cd->host, cd->port, srv);
+        break;
+    default: break;
+    }
+    if (!spec) {
+        fprintf(stderr, "xendm: -serial (%s): this backend is not supported for serial ports\n", cd->id);
+        return -1;
+    }
+    GError *err = NULL;
+    struct chardev *c = chardev_open(cd->id, spec, &err);
+    g_free(spec);
+    if (!c) {
+        fprintf(stderr, "xendm: -serial (%s): %s\n", cd->id, err->message);
+        g_error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
 int machine_create(const struct config *cfg)
 {
     no_shutdown = cfg->no_shutdown;
@@ -61,7 +94,8 @@ int machine_create(const struct config *cfg)
     uint64_t below_mb = cfg->ram_mb < (below >> 20) ? cfg->ram_mb : below >> 20;
     unsigned maxcpus = cfg->smp.maxcpus ? cfg->smp.maxcpus : 1;
 
-    if (create("i440FX", NULL) < 0 || create("PIIX3", NULL) < 0 || create("piix3-ide", NULL) < 0)
+    if (create("i440FX", "ram-mb=%llu", (unsigned long long)cfg->ram_mb) < 0 || create("PIIX3", NULL) < 0 ||
+        create("piix3-ide", NULL) < 0)
         return -1;
     if (cfg->acpi && create("PIIX4_PM", "maxcpus=%u", maxcpus) < 0)
         return -1;
@@ -79,7 +113,7 @@ int machine_create(const struct config *cfg)
         return -1;
     for (unsigned i = 0; i < cfg->n_serial; i++) {
         const struct config_chardev *cd = &cfg->chardevs[cfg->serial[i]];
-        if (create("isa-serial", "index=%u,chardev=%s", i, cd->id) < 0)
+        if (open_chardev(cd) < 0 || create("isa-serial", "index=%u,chardev=%s", i, cd->id) < 0)
             return -1;
     }
     return 0;
@@ -89,6 +123,7 @@ void machine_destroy(void)
 {
     while (device_first())
         device_destroy(device_first());
+    chardev_close_all();
 }
 
 enum machine_state machine_state(void)

