@@ -26,10 +26,16 @@ const char *dm_qemu_path(GError **err)
 gboolean dm_start_qemu(struct dm_run *run, const struct xsim_config *cfg, const char *const *extra,
                        GError **err)
 {
-    memset(run, 0, sizeof(*run));
     const char *qemu = dm_qemu_path(err);
     if (!qemu)
         return FALSE;
+    return dm_start(run, qemu, cfg, extra, err);
+}
+
+gboolean dm_start(struct dm_run *run, const char *qemu, const struct xsim_config *cfg,
+                  const char *const *extra, GError **err)
+{
+    memset(run, 0, sizeof(*run));
     run->x = xsim_create(cfg);
     if (!run->x) {
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "xsim_create failed");
@@ -66,7 +72,7 @@ gboolean dm_start_qemu(struct dm_run *run, const struct xsim_config *cfg, const 
     pid_t pid = xsim_spawn_dm(run->x, (char *const *)argv->pdata, NULL);
     g_ptr_array_free(argv, TRUE);
     if (pid < 0 || xsim_wait_dm_ready(run->x, DM_READY_TIMEOUT_MS) < 0) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "qemu-xen did not become ready: %s",
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s did not become ready: %s", qemu,
                     xsim_dm_diag(run->x));
         dm_stop(run);
         return FALSE;

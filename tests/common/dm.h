@@ -24,6 +24,10 @@ struct dm_run {
 /* Path of qemu-xen ($QEMU_XEN or Debian's), or NULL with err naming the
  * Debian package when it is not installed. */
 const char *dm_qemu_path(GError **err);
+/* Create a domain from cfg and start the device model at dm_path (qemu-xen
+ * or xendm: both take libxl's argv) as dm_start_qemu describes. */
+gboolean dm_start(struct dm_run *run, const char *dm_path, const struct xsim_config *cfg,
+                  const char *const *extra, GError **err);
 /* Create a domain from cfg, start qemu-xen with
  *   -xen-domid D -machine xenfv -m RAM -nodefaults -display none
  *   -chardev socket,id=libxl-cmd,path=<dir>/qmp.sock,server=on,wait=off
