@@ -53,7 +53,7 @@ static const char *xendm_path(void)
 }
 
 /* Start xendm (or qemu-xen with qemu=TRUE) with libxl's argv plus `extra`. */
-static void dm_start(struct dm *d, gboolean qemu, unsigned vcpus, const char *extra)
+static void xdm_start(struct dm *d, gboolean qemu, unsigned vcpus, const char *extra)
 {
     struct xsim_config cfg = {.ram_mb = 1016, .vcpus = vcpus, .domid = DOMID};
     d->x = xsim_create(&cfg);
@@ -85,7 +85,7 @@ static void dm_start(struct dm *d, gboolean qemu, unsigned vcpus, const char *ex
         g_error("DM not ready: %s", xsim_dm_diag(d->x));
 }
 
-static void dm_finish(struct dm *d)
+static void xdm_finish(struct dm *d)
 {
     xsim_destroy(d->x);
     g_free(d->libxl_sock);
@@ -215,7 +215,7 @@ static JsonObject *libxl_cmd(struct raw *r, JsonParser *p, const char *execute, 
 static void test_libxl_create_unpause_save_shutdown(void)
 {
     struct dm d;
-    dm_start(&d, FALSE, 2, "-serial pty");
+    xdm_start(&d, FALSE, 2, "-serial pty");
     JsonParser *p = json_parser_new();
 
     /* create: post-config chain on one connection, first command id 0x786c7100 */
@@ -327,7 +327,7 @@ static void test_libxl_create_unpause_save_shutdown(void)
     g_assert_cmpint(WEXITSTATUS(status), ==, 0);
     g_assert_cmpuint(xsim_nr_ioreq_servers(d.x), ==, 0);
     g_object_unref(p);
-    dm_finish(&d);
+    xdm_finish(&d);
 }
 
 /* ---- devices ------------------------------------------------------------------ */
@@ -340,10 +340,14 @@ static void wait_obf(void)
     g_error("i8042: no data in the output buffer");
 }
 
-static void test_keyboard(void)
+/* The scancodes a guest reads after QMP send-key "a", as a BIOS would set
+ * the controller up (command byte: interrupts, system flag, translation). */
+static void keyboard_sequence(gboolean qemu, uint8_t out[2], unsigned *irqs)
 {
     struct dm d;
-    dm_start(&d, FALSE, 1, NULL);
+    xdm_start(&d, qemu, 1, NULL);
+    guest_outb(0x64, 0x60); /* write command byte */
+    guest_outb(0x60, 0x47); /* KBD_INT | MOUSE_INT | SYS | XLAT */
     GError *err = NULL;
     struct qmp *q = qmp_connect(d.libxl_sock, 5000, &err);
     g_assert_no_error(err);
@@ -352,22 +356,37 @@ static void test_keyboard(void)
     g_assert_no_error(err);
     JsonNode *ret = qmp_execute(q, "send-key", args, 5000, &err);
     g_assert_no_error(err);
-    json_node_unref(ret);
-    /* make (0x1e) and, after the hold time, break (0x9e), in set 1 */
-    wait_obf();
-    g_assert_cmphex(guest_inb(0x60), ==, 0x1e);
-    g_assert_true(guest_wait_irq(1, 5000));
-    wait_obf();
-    g_assert_cmphex(guest_inb(0x60), ==, 0x9e);
-    g_assert_cmpuint(guest_irq_count(1), >, irq0);
+    if (ret)
+        json_node_unref(ret);
+    for (int i = 0; i < 2; i++) {
+        /* make, then after the hold time the break code */
+        g_assert_true(guest_wait_irq(1, 5000));
+        wait_obf();
+        out[i] = guest_inb(0x60);
+    }
+    *irqs = guest_irq_count(1) - irq0;
     qmp_close(q);
-    dm_finish(&d);
+    xdm_finish(&d);
+}
+
+static void test_keyboard(void)
+{
+    uint8_t q[2], m[2];
+    unsigned qi, mi;
+    keyboard_sequence(TRUE, q, &qi);
+    keyboard_sequence(FALSE, m, &mi);
+    g_assert_cmphex(m[0], ==, 0x1e); /* set 1 "a" make */
+    g_assert_cmphex(m[1], ==, 0x9e); /* and break */
+    g_assert_cmphex(m[0], ==, q[0]);
+    g_assert_cmphex(m[1], ==, q[1]);
+    g_assert_cmpuint(mi, >=, 2); /* an IRQ 1 edge per byte */
+    g_assert_cmpuint(qi, >=, 2);
 }
 
 static void test_serial_pty(void)
 {
     struct dm d;
-    dm_start(&d, FALSE, 1, "-serial pty");
+    xdm_start(&d, FALSE, 1, "-serial pty");
     GError *err = NULL;
     struct qmp *q = qmp_connect(d.libxl_sock, 5000, &err);
     g_assert_no_error(err);
@@ -415,7 +434,7 @@ static void test_serial_pty(void)
     g_string_free(got, TRUE);
     close(fd);
     qmp_close(q);
-    dm_finish(&d);
+    xdm_finish(&d);
 }
 
 static char *dm_log(struct dm *d)
@@ -429,7 +448,7 @@ static char *dm_log(struct dm *d)
 static void test_platform_device(void)
 {
     struct dm d;
-    dm_start(&d, FALSE, 1, NULL);
+    xdm_start(&d, FALSE, 1, NULL);
     g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
     g_assert_cmphex(guest_inb(0x12), ==, 1);
     guest_outw(0x10, 0x0003); /* unplug disks and NICs */
@@ -449,14 +468,14 @@ static void test_platform_device(void)
     g_test_message("%u of 1000 log lines written", spam);
     g_assert_cmpuint(spam, <, 100);
     g_free(log);
-    dm_finish(&d);
+    xdm_finish(&d);
 }
 
 /* hvmloader's ACPI enable, then power-off / reboot; same for qemu-xen */
 static void power_sequence(gboolean qemu, gboolean reboot)
 {
     struct dm d;
-    dm_start(&d, qemu, 1, NULL);
+    xdm_start(&d, qemu, 1, NULL);
     guest_pci_write(0x000b, 0x40, 4, 0xb001); /* PIIX4 PM: PMBA */
     guest_pci_write(0x000b, 0x80, 1, 0x01);   /* PMIOSE */
     if (!(guest_inw(0xb004) & 1))
@@ -468,7 +487,7 @@ static void power_sequence(gboolean qemu, gboolean reboot)
     else
         guest_outw(0xb004, (uint16_t)((0u << 10) | (1u << 13) | 1u)); /* SLP_TYP 0, SLP_EN */
     g_assert_cmpint(xsim_shutdown_reason(d.x), ==, reboot ? 1 : 0);
-    dm_finish(&d);
+    xdm_finish(&d);
 }
 
 static void test_poweroff(void)
@@ -508,7 +527,7 @@ static void *stress_vcpu(void *arg)
 static void test_stress(void)
 {
     struct dm d;
-    dm_start(&d, FALSE, 2, "-serial null -serial null");
+    xdm_start(&d, FALSE, 2, "-serial null -serial null");
     struct worker w[2] = {{0, 0x3ff, 0}, {1, 0x2ff, 0}};
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
@@ -538,7 +557,7 @@ static void test_stress(void)
     g_assert_cmpuint(st.sync, >=, 4 * STRESS_N);
     json_node_unref(ret);
     qmp_close(q);
-    dm_finish(&d);
+    xdm_finish(&d);
 }
 
 /* ---- deprivileging ------------------------------------------------------------ */
@@ -567,7 +586,7 @@ static void test_deprivileged(void)
     chmod(root, 0);
     char *extra = g_strdup_printf("-xen-domid-restrict -chroot %s -runas 65534:65534", root);
     struct dm d;
-    dm_start(&d, FALSE, 1, extra);
+    xdm_start(&d, FALSE, 1, extra);
     g_free(extra);
     /* the readiness key precedes deprivileging; the first ioreq is served
      * only after it (the main loop starts after depriv_apply) */
@@ -589,7 +608,7 @@ static void test_deprivileged(void)
     g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
     g_assert_null(xsim_error(d.x));
     g_free(uid), g_free(gid), g_free(cap), g_free(capp), g_free(sec), g_free(nnp), g_free(link), g_free(target);
-    dm_finish(&d);
+    xdm_finish(&d);
     rmdir(root);
     g_free(root);
 }
@@ -599,7 +618,7 @@ static void test_deprivileged(void)
 static void test_bad_input(void)
 {
     struct dm d;
-    dm_start(&d, FALSE, 1, "-serial null");
+    xdm_start(&d, FALSE, 1, "-serial null");
     JsonParser *p = json_parser_new();
     struct raw r;
     raw_connect(&r, d.libxl_sock);
@@ -662,7 +681,7 @@ static void test_bad_input(void)
     raw_close(&r);
     g_assert_null(xsim_error(d.x));
     g_object_unref(p);
-    dm_finish(&d);
+    xdm_finish(&d);
 }
 
 int main(int argc, char **argv)
