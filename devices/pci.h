@@ -39,8 +39,9 @@ struct pci_bar_desc {
     enum pci_bar_type type;
     bool prefetch;
     uint64_t size; /* power of two; I/O >= 4, memory >= 16 */
-    /* Handlers for accesses inside the BAR (offset relative to the BAR).
-     * NULL for a BAR backed by guest RAM frames (VRAM): see pci_bar_set_ram. */
+    /* Handlers for accesses inside the BAR (offset relative to the BAR,
+     * opaque = the struct device).  NULL for a BAR backed by guest RAM
+     * frames (VRAM): see pci_bar_set_ram. */
     const struct io_ops *ops;
 };
 
@@ -78,6 +79,11 @@ struct pci_dev {
  * its header, register it with Xen.  0 or -errno (slot taken: -EBUSY). */
 int pci_dev_attach(struct pci_dev *pd, struct device *dev, const struct pci_desc *desc, int devfn_override);
 void pci_dev_detach(struct pci_dev *pd);
+/* Power-on state of the common header (QEMU's pci_do_device_reset): clear
+ * the writable command bits, RW1C status bits, cache line size, interrupt
+ * line and BAR addresses, unmap the BARs, drop INTx.  device_reset_all()
+ * calls it after the device's own reset(). */
+void pci_dev_reset(struct pci_dev *pd);
 
 /* Parse a QEMU "addr=" value ("3", "0x1d.0x7", "1d.7") into a devfn; -1 on error. */
 int pci_parse_addr(const char *s);
@@ -105,5 +111,15 @@ struct pci_backend {
     void *opaque;
 };
 void pci_set_backend(const struct pci_backend *be);
+
+/* Xen platform device (devices/xen-platform.c): the guest's PV drivers ask
+ * for emulated devices to go away (docs/misc/hvm-emulated-unplug).  The
+ * platform device records and logs the request and calls this hook, if
+ * set, with XEN_UNPLUG_* bits; whoever owns disks and NICs sets it. */
+#define XEN_UNPLUG_ALL_IDE_DISKS 0x1 /* and SCSI disks; not CD-ROMs */
+#define XEN_UNPLUG_ALL_NICS 0x2
+#define XEN_UNPLUG_AUX_IDE_DISKS 0x4 /* all IDE disks but the primary master */
+#define XEN_UNPLUG_NVME_DISKS 0x8
+extern void (*platform_unplug_hook)(unsigned mask);
 
 #endif

@@ -27,6 +27,14 @@ enum io_space {
  * no limit) is split into aligned accesses of max_size, or for reads below
  * min_size widened and the right bytes extracted, by the dispatcher; a read
  * handler may be NULL (reads all-ones), a write handler NULL (dropped).
+ * Writes below min_size are dropped (logged), as QEMU drops accesses below
+ * its valid minimum.  A handler always gets offset < the region's size and
+ * offset + size <= the region's size, with one exception: an access that
+ * starts at the region's base and is wider than the region is delivered
+ * whole when max_size explicitly allows that width (e.g. CONFIG_ADDRESS at
+ * 0xcf8, which shares its dword with the reset register at 0xcf9).  Any
+ * other access running past a region's end is split at the boundary, each
+ * piece going to the region that holds it.
  */
 struct io_ops {
     const char *name;
@@ -66,6 +74,10 @@ struct io_stats {
     uint64_t reads, writes, unclaimed_reads, unclaimed_writes;
 };
 void io_get_stats(struct io_stats *st);
+/* The region holding addr, or else the first region above it; NULL if
+ * none.  Walk the table with io_region_next(space, r->base + r->size),
+ * stopping when that sum wraps to 0. */
+struct io_region *io_region_next(enum io_space space, uint64_t addr);
 /* For tests and the fuzzer: remove every region (without calling the backend). */
 void io_reset_table(void);
 

@@ -93,8 +93,10 @@ static int check(const char *what, unsigned long got, const char *want)
         printf("%s = %#lx\n", what, got);
         return 0;
     }
-    if (got == num(want))
+    if (got == num(want)) {
+        printf("%s = %#lx, as expected\n", what, got);
         return 0;
+    }
     fprintf(stderr, "xensimd: %s = %#lx, expected %s\n", what, got, want);
     return -1;
 }
@@ -259,6 +261,10 @@ int main(int argc, char **argv)
             rc = 1;
         }
     }
+    static const char *const reasons[] = {"power-off", "reboot", "suspend", "crash", "watchdog", "soft reset"};
+    int reason = xsim_shutdown_reason(x);
+    if (reason >= 0 && reason < 6)
+        printf("xensimd: the guest asked Xen for a %s\n", reasons[reason]);
     int status = xsim_stop_dm(x, 5000);
     if (!rc)
         printf("xensimd: device model stopped (wait status %#x)\n", status);

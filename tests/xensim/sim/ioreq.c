@@ -191,6 +191,18 @@ static bool xen_internal(xsim *x, struct xsim_access *a)
                 a->data = 0xe9;
             return true;
         }
+        /* Xen's RTC emulates CMOS indices 0-13 (RTC_CMOS_SIZE); an index
+         * write of 14 or more, and data accesses while such an index is
+         * selected, go to the device model, which owns the NVRAM. */
+        if ((p == 0x70 || p == 0x71) && a->size == 1 && !a->data_is_ptr) {
+            if (p == 0x70 && a->dir == IOREQ_WRITE)
+                x->rtc_index = (uint8_t)(a->data & 0x7f);
+            if (x->rtc_index >= 14)
+                return false;
+            if (a->dir == IOREQ_READ)
+                a->data = 0;
+            return true;
+        }
         bool pic = p == 0x20 || p == 0x21 || p == 0xa0 || p == 0xa1 || p == 0x4d0 || p == 0x4d1;
         bool pit = (p >= 0x40 && p <= 0x43) || p == 0x61;
         bool rtc = p == 0x70 || p == 0x71;

@@ -105,6 +105,7 @@ struct xsim {
 
     /* Xen-internal devices */
     uint32_t cf8;
+    uint8_t rtc_index; /* CMOS index last written to 0x70 */
 
     /* server thread and DM */
     pthread_t thread;
