@@ -52,6 +52,8 @@ static const char *xendm_path(void)
     return p;
 }
 
+static const char *console_limit = "1048576"; /* what libxl sets */
+
 /* Start xendm (or qemu-xen with qemu=TRUE) with libxl's argv plus `extra`. */
 static void xdm_start(struct dm *d, gboolean qemu, unsigned vcpus, const char *extra)
 {
@@ -78,8 +80,10 @@ static void xdm_start(struct dm *d, gboolean qemu, unsigned vcpus, const char *e
     g_string_append(cmd, "-net none -machine xenfv,suppress-vmdesc=on -m 1016");
     char **argv = g_strsplit(cmd->str, " ", -1);
     g_string_free(cmd, TRUE);
-    char *env[] = {"XEN_QEMU_CONSOLE_LIMIT=1048576", "XEN_DOMAIN_ID=7", NULL};
+    char *limit = g_strdup_printf("XEN_QEMU_CONSOLE_LIMIT=%s", console_limit);
+    char *env[] = {limit, "XEN_DOMAIN_ID=7", NULL};
     g_assert_cmpint(xsim_spawn_dm(d->x, argv, env), >, 0);
+    g_free(limit);
     g_strfreev(argv);
     if (xsim_wait_dm_ready(d->x, 30000) < 0)
         g_error("DM not ready: %s", xsim_dm_diag(d->x));
@@ -471,6 +475,32 @@ static void test_platform_device(void)
     xdm_finish(&d);
 }
 
+/* XEN_QEMU_CONSOLE_LIMIT: however much the guest makes xendm log, the log
+ * stays within the budget libxl set (XSA-180). */
+static void test_console_limit(void)
+{
+    console_limit = "600";
+    struct dm d;
+    xdm_start(&d, FALSE, 1, NULL);
+    console_limit = "1048576";
+    for (int i = 0; i < 200; i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "guest line %d, long enough to count\n", i);
+        for (const char *c = line; *c; c++)
+            guest_outb(0x12, (uint8_t)*c);
+        guest_inl(0x5000 + 4 * (unsigned)i); /* unclaimed: Xen answers, xendm never sees it */
+        guest_outw(0x60, 0xffff);            /* a 16-bit access to a byte-wide port */
+    }
+    g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
+    char *log = dm_log(&d);
+    g_test_message("log: %zu bytes", strlen(log));
+    g_assert_cmpuint(strlen(log), <=, 600);
+    g_assert_nonnull(strstr(log, "guest line 0"));
+    g_assert_null(strstr(log, "guest line 199"));
+    g_free(log);
+    xdm_finish(&d);
+}
+
 /* hvmloader's ACPI enable, then power-off / reboot; same for qemu-xen */
 static void power_sequence(gboolean qemu, gboolean reboot)
 {
@@ -692,6 +722,7 @@ int main(int argc, char **argv)
     g_test_add_func("/xendm/keyboard-send-key", test_keyboard);
     g_test_add_func("/xendm/serial-pty", test_serial_pty);
     g_test_add_func("/xendm/platform-device", test_platform_device);
+    g_test_add_func("/xendm/console-limit", test_console_limit);
     g_test_add_func("/xendm/poweroff-like-qemu", test_poweroff);
     g_test_add_func("/xendm/reboot-like-qemu", test_reboot);
     g_test_add_func("/xendm/stress-2-vcpus", test_stress);
