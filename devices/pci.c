@@ -26,9 +26,8 @@
  *
  * INTx: pci_set_irq() calls hv_set_pci_intx(slot, pin - 1, level) directly;
  * the levels of functions sharing a slot and pin are OR-ed first, and the
- * INTx-disable command bit masks the output.  pci_backend.set_intx is not
- * used: hv.h is the one path to the hypervisor for devices (and what the
- * unit tests' fake records).
+ * INTx-disable command bit masks the output: hv.h is the one path to the
+ * hypervisor for devices (and what the unit tests' fake records).
  *
  * Left out: capabilities (no device here has any), extended config space
  * (offsets >= 256 read all-ones), bridges and buses other than 0, hotplug.

@@ -104,10 +104,10 @@ void pci_config_write(uint32_t sbdf, unsigned off, unsigned size, uint32_t value
 
 struct pci_dev *pci_find(uint8_t devfn);
 
-/* Hook used by the Xen side to learn about functions (map_pcidev). */
+/* Hook used by the Xen side to learn about functions (map_pcidev).  INTx
+ * goes through hv_set_pci_intx (src/hv.h), like every device's interrupt. */
 struct pci_backend {
     int (*map_dev)(void *opaque, uint8_t devfn, bool map);
-    void (*set_intx)(void *opaque, uint8_t dev, uint8_t pin, int level);
     void *opaque;
 };
 void pci_set_backend(const struct pci_backend *be);

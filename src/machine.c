@@ -97,7 +97,8 @@ int machine_create(const struct config *cfg)
     if (create("i440FX", "ram-mb=%llu", (unsigned long long)cfg->ram_mb) < 0 || create("PIIX3", NULL) < 0 ||
         create("piix3-ide", NULL) < 0)
         return -1;
-    if (cfg->acpi && create("PIIX4_PM", "maxcpus=%u", maxcpus) < 0)
+    unsigned cpus = cfg->smp.vcpus ? cfg->smp.vcpus : 1;
+    if (cfg->acpi && create("PIIX4_PM", "cpus=%u,maxcpus=%u", cpus, maxcpus) < 0)
         return -1;
     if (cfg->xen_platform && create("xen-platform", NULL) < 0)
         return -1;
@@ -109,7 +110,7 @@ int machine_create(const struct config *cfg)
     if (create("i8042", NULL) < 0)
         return -1;
     if (create("cmos", "ram_mb=%llu,ram_below_4g_mb=%llu,boot=%s,cpus=%u", (unsigned long long)cfg->ram_mb,
-               (unsigned long long)below_mb, cfg->boot_order, cfg->smp.vcpus ? cfg->smp.vcpus : 1) < 0)
+               (unsigned long long)below_mb, cfg->boot_order, cpus) < 0)
         return -1;
     for (unsigned i = 0; i < cfg->n_serial; i++) {
         const struct config_chardev *cd = &cfg->chardevs[cfg->serial[i]];

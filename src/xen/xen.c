@@ -327,13 +327,8 @@ static int map_pcidev(void *opaque, uint8_t devfn, bool map)
     return rc < 0 ? -errno : 0;
 }
 
-static void set_intx(void *opaque, uint8_t dev, uint8_t pin, int level)
-{
-    hv_set_pci_intx(dev, pin, level);
-}
-
 static const struct io_backend io_backend = {.map = map_range};
-static const struct pci_backend pci_backend = {.map_dev = map_pcidev, .set_intx = set_intx};
+static const struct pci_backend pci_backend = {.map_dev = map_pcidev};
 
 /* ---- ioreq handling ------------------------------------------------------------ */
 
