@@ -41,6 +41,12 @@ void *hv_alloc_device_ram(const char *name, uint64_t size, uint64_t *gfn);
 /* Move nr frames from src_gfn to dst_gfn in the guest's p2m (the mapping
  * in xendm stays valid: it follows the frames). */
 int hv_relocate(uint64_t src_gfn, uint64_t dst_gfn, uint64_t nr);
+/* Xen's dirty-VRAM bitmap for nr guest pages from first_gfn: bit i set if
+ * the guest wrote page i since the previous call; the first call on a new
+ * range reports everything dirty; nr 0 stops tracking.  One range per
+ * domain; each call pauses the domain on real Xen, so call it once per
+ * refresh.  bitmap holds (nr + 7) / 8 bytes.  0 or -errno. */
+int hv_track_dirty_vram(uint64_t first_gfn, uint32_t nr, uint8_t *bitmap);
 /* Make guest frames read-only (ROMs) or writable again. */
 int hv_set_ram_readonly(uint64_t gfn, uint64_t nr, bool ro);
 

@@ -244,6 +244,20 @@ int hv_relocate(uint64_t src_gfn, uint64_t dst_gfn, uint64_t nr)
     return 0;
 }
 
+int hv_track_dirty_vram(uint64_t first_gfn, uint32_t nr, uint8_t *bitmap)
+{
+    /* the library wants unsigned longs; keep our byte interface */
+    size_t words = ((size_t)nr + 63) / 64;
+    unsigned long *bm = g_new0(unsigned long, words ? words : 1);
+    int rc = 0;
+    if (xendevicemodel_track_dirty_vram(X.dmod, X.p.domid, first_gfn, nr, bm) < 0)
+        rc = -errno;
+    else if (nr)
+        memcpy(bitmap, bm, ((size_t)nr + 7) / 8);
+    g_free(bm);
+    return rc;
+}
+
 int hv_set_ram_readonly(uint64_t gfn, uint64_t nr, bool ro)
 {
     if (nr > UINT32_MAX)

@@ -112,3 +112,12 @@ int hv_set_ram_readonly(uint64_t gfn, uint64_t nr, bool ro)
 {
     return 0;
 }
+
+int hv_track_dirty_vram(uint64_t first_gfn, uint32_t nr, uint8_t *bitmap)
+{
+    /* the fake has no guest VRAM of its own: everything is dirty, always */
+    fake_hv.dirty_vram_calls++;
+    if (nr)
+        memset(bitmap, 0xff, ((size_t)nr + 7) / 8);
+    return 0;
+}

@@ -30,6 +30,7 @@ struct fake_hv {
     uint64_t next_device_gfn;
     unsigned relocations;
     uint64_t last_reloc_src, last_reloc_dst, last_reloc_nr;
+    unsigned dirty_vram_calls;
 };
 
 extern struct fake_hv fake_hv;
