@@ -287,10 +287,57 @@ static void test_free_bound_port(void)
     g_free(t);
 }
 
+/* The DM's side of a shared state word, as the libxenevtchn shim does it. */
+static bool dm_unmask(uint32_t *w)
+{
+    uint32_t old = __atomic_load_n(w, __ATOMIC_SEQ_CST), new;
+    do
+        new = old & EVTCHN_SHARED_PENDING ? old & ~EVTCHN_SHARED_PENDING : old & ~EVTCHN_SHARED_MASKED;
+    while (!__atomic_compare_exchange_n(w, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    return old & EVTCHN_SHARED_PENDING; /* must ask for the event */
+}
+
+static void test_shared_word(void)
+{
+    struct recorder rec;
+    struct evtchn_table *t = table_new(&rec);
+    uint32_t word = 0xdead;
+    int r = evtchn_alloc(t);
+    int l = evtchn_bind(t, 3, (uint32_t)r);
+    g_assert_cmpint(evtchn_set_shared(t, 3, (uint32_t)l, &word), ==, 0);
+    g_assert_cmphex(word, ==, 0); /* bound, unmasked, nothing pending */
+    g_assert_cmpint(evtchn_set_shared(t, 3, (uint32_t)l + 1, &word), ==, -ENOENT);
+
+    evtchn_raise(t, (uint32_t)r); /* delivered and masked in the word */
+    check_last(&rec, 1, 3, (uint32_t)l);
+    g_assert_cmphex(word, ==, EVTCHN_SHARED_MASKED);
+    evtchn_raise(t, (uint32_t)r); /* masked: pending only */
+    evtchn_raise(t, (uint32_t)r);
+    g_assert_cmpuint(rec.n, ==, 1);
+    g_assert_cmphex(word, ==, EVTCHN_SHARED_MASKED | EVTCHN_SHARED_PENDING);
+
+    g_assert_true(dm_unmask(&word)); /* pending: stays masked, asks */
+    g_assert_cmphex(word, ==, EVTCHN_SHARED_MASKED);
+    g_assert_cmpint(evtchn_unmask(t, 3, (uint32_t)l), ==, 0);
+    check_last(&rec, 2, 3, (uint32_t)l); /* the two raises: one delivery */
+
+    g_assert_false(dm_unmask(&word)); /* nothing pending: just unmasked, no message */
+    g_assert_cmphex(word, ==, 0);
+    evtchn_raise(t, (uint32_t)r);
+    check_last(&rec, 3, 3, (uint32_t)l);
+
+    g_assert_cmpint(evtchn_unbind(t, 3, (uint32_t)l), ==, 0);
+    g_assert_cmphex(word, ==, 0);
+    evtchn_raise(t, (uint32_t)r); /* unbound: remembered, not delivered */
+    g_assert_cmpuint(rec.n, ==, 3);
+    g_free(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/evtchn/alloc", test_alloc);
+    g_test_add_func("/evtchn/shared-word", test_shared_word);
     g_test_add_func("/evtchn/bind-errors", test_bind_errors);
     g_test_add_func("/evtchn/local-ports", test_local_ports);
     g_test_add_func("/evtchn/raise-delivers-once-and-masks", test_raise_delivers_once_and_masks);

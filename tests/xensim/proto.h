@@ -167,6 +167,20 @@ struct xsp_ev {
     uint32_t pad;
 };
 
+/* EV_OPEN's reply: the handle and the machine frame of its state page, an
+ * array of uint32_t indexed by local port (< XSP_EV_SHARED_PORTS) holding
+ * EVTCHN_SHARED_MASKED / _PENDING (sim/evtchn.h).  The DM unmasks with a
+ * compare-and-swap there and sends EV_UNMASK only to collect a pending
+ * event (and for ports beyond the page). */
+#define XSP_EV_SHARED_PORTS 1024
+#define XSP_EV_MASKED 1u
+#define XSP_EV_PENDING 2u
+struct xsp_ev_open_rep {
+    uint32_t handle;
+    uint32_t pad[3];
+    uint64_t state_frame;
+};
+
 /* ENOSYS: payload is the NUL-terminated function name. */
 
 #endif

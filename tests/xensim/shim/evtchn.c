@@ -3,13 +3,16 @@
  * libxenevtchn.so.1 for xensim (Part C6 of the xensim design): each handle
  * gets a pipe from the simulator whose read end is xenevtchn_fd(); a fired
  * local port arrives as one uint32_t.  Each binding gets an eventfd that
- * xenevtchn_notify() writes, with no round trip.  Unmask is a
- * fire-and-forget message.
+ * xenevtchn_notify() writes, with no round trip.  Unmask is an atomic
+ * update of the port's word in a page shared with the simulator; only when
+ * an event arrived while the port was masked does it send a (fire-and-
+ * forget) message asking for it.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xenevtchn.h>
 
@@ -22,6 +25,7 @@ struct xenevtchn_handle {
     uint32_t id; /* simulator handle */
     int fd;      /* notification pipe */
     int notify_fd[MAX_LOCAL];
+    uint32_t *state; /* shared mask/pending words, XSP_EV_SHARED_PORTS of them */
 };
 
 SHIM_EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned open_flags)
@@ -29,7 +33,7 @@ SHIM_EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, u
     xenevtchn_handle *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    struct xsp_ev rep = {0};
+    struct xsp_ev_open_rep rep = {0};
     int fd = -1;
     int rc = shim_call(XSP_EV_OPEN, NULL, 0, &rep, sizeof(rep), NULL, &fd);
     if (rc || fd < 0) {
@@ -39,6 +43,8 @@ SHIM_EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, u
     }
     e->id = rep.handle;
     e->fd = fd;
+    int64_t frame = (int64_t)rep.state_frame;
+    e->state = shim_map_frames(NULL, PROT_READ | PROT_WRITE, 0, 1, &frame, NULL);
     for (int i = 0; i < MAX_LOCAL; i++)
         e->notify_fd[i] = -1;
     shim_handle_register(&e->h, false);
@@ -61,6 +67,8 @@ SHIM_EXPORT int xenevtchn_close(xenevtchn_handle *e)
         if (e->notify_fd[i] >= 0)
             close(e->notify_fd[i]);
     close(e->fd);
+    if (e->state)
+        munmap(e->state, 4096);
     shim_handle_deregister(&e->h);
     free(e);
     return 0;
@@ -144,6 +152,15 @@ SHIM_EXPORT xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *e)
 
 SHIM_EXPORT int xenevtchn_unmask(xenevtchn_handle *e, evtchn_port_t port)
 {
+    if (e->state && port < XSP_EV_SHARED_PORTS) {
+        uint32_t *w = &e->state[port];
+        uint32_t old = __atomic_load_n(w, __ATOMIC_SEQ_CST), new;
+        do /* pending: keep it masked, the simulator delivers it on request */
+            new = old & XSP_EV_PENDING ? old & ~XSP_EV_PENDING : old & ~XSP_EV_MASKED;
+        while (!__atomic_compare_exchange_n(w, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+        if (!(old & XSP_EV_PENDING))
+            return 0;
+    }
     struct xsp_ev q = {.handle = e->id, .port = port};
     return shim_ret(shim_send(XSP_EV_UNMASK, &q, sizeof(q)));
 }

@@ -11,6 +11,9 @@
  *  - unmask, and bind, deliver a pending port once (and mask it again);
  *  - unbind and closing a handle stop delivery; later raises stay pending
  *    until someone binds the port again.
+ * A bound port's mask and pending bits may instead live in a word shared
+ * with the DM (evtchn_set_shared), updated with atomic compare-and-swap on
+ * both sides, so unmasking costs the DM no message.
  * deliver() is called synchronously from evtchn_raise/unmask/bind, after the
  * port state has been updated.  Not thread-safe: the caller holds the
  * simulator lock (and deliver() must not call back into this module).
@@ -56,6 +59,8 @@ static void evtchn_fire(struct evtchn_table *t, struct evtchn_port *ep)
 {
     ep->pending = false;
     ep->masked = true;
+    if (ep->shared)
+        __atomic_fetch_or(ep->shared, EVTCHN_SHARED_MASKED, __ATOMIC_SEQ_CST);
     ep->delivered++;
     if (t->deliver)
         t->deliver(t->opaque, ep->handle, ep->local);
@@ -63,6 +68,9 @@ static void evtchn_fire(struct evtchn_table *t, struct evtchn_port *ep)
 
 static void evtchn_do_unbind(struct evtchn_port *ep)
 {
+    if (ep->shared)
+        __atomic_store_n(ep->shared, 0, __ATOMIC_SEQ_CST);
+    ep->shared = NULL;
     ep->bound = false;
     ep->masked = false;
     ep->handle = -1;
@@ -169,10 +177,18 @@ void evtchn_raise(struct evtchn_table *t, uint32_t remote)
         return;
     ep = &t->port[remote];
     ep->raised++;
-    if (ep->bound && !ep->masked)
+    if (ep->bound && ep->shared) {
+        uint32_t old = __atomic_load_n(ep->shared, __ATOMIC_SEQ_CST), new;
+        do
+            new = old & EVTCHN_SHARED_MASKED ? old | EVTCHN_SHARED_PENDING : old | EVTCHN_SHARED_MASKED;
+        while (!__atomic_compare_exchange_n(ep->shared, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+        if (!(old & EVTCHN_SHARED_MASKED))
+            evtchn_fire(t, ep);
+    } else if (ep->bound && !ep->masked) {
         evtchn_fire(t, ep);
-    else
+    } else {
         ep->pending = true;
+    }
 }
 
 int evtchn_unmask(struct evtchn_table *t, int handle, uint32_t local)
@@ -183,9 +199,26 @@ int evtchn_unmask(struct evtchn_table *t, int handle, uint32_t local)
     if (!remote)
         return -ENOENT;
     ep = &t->port[remote];
+    if (ep->shared) {
+        /* the DM found PENDING, cleared it and kept the port masked */
+        evtchn_fire(t, ep);
+        return 0;
+    }
     ep->masked = false;
     if (ep->pending)
         evtchn_fire(t, ep);
+    return 0;
+}
+
+int evtchn_set_shared(struct evtchn_table *t, int handle, uint32_t local, uint32_t *word)
+{
+    uint32_t remote = evtchn_find(t, handle, local);
+
+    if (!remote)
+        return -ENOENT;
+    struct evtchn_port *ep = &t->port[remote];
+    __atomic_store_n(word, ep->masked ? EVTCHN_SHARED_MASKED : 0, __ATOMIC_SEQ_CST);
+    ep->shared = word;
     return 0;
 }
 

@@ -14,6 +14,12 @@
 
 #define EVTCHN_MAX_PORTS 1024
 
+/* Bits of a port's state word when it lives in memory shared with the DM
+ * (evtchn_set_shared): the DM then unmasks with an atomic update instead of
+ * a message, and sends one only to ask for a pending event. */
+#define EVTCHN_SHARED_MASKED 1u
+#define EVTCHN_SHARED_PENDING 2u
+
 struct evtchn_port {
     bool allocated;   /* remote port exists */
     bool bound;
@@ -22,6 +28,7 @@ struct evtchn_port {
     int handle;       /* DM handle id it is bound to */
     uint32_t local;   /* local port in that handle */
     uint64_t raised, delivered; /* counters */
+    uint32_t *shared; /* bound port's mask/pending word shared with the DM, or NULL */
 };
 
 struct evtchn_table {
@@ -41,4 +48,10 @@ void evtchn_close_handle(struct evtchn_table *t, int handle);      /* unbind all
 void evtchn_raise(struct evtchn_table *t, uint32_t remote);
 int evtchn_unmask(struct evtchn_table *t, int handle, uint32_t local); /* 0, -ENOENT */
 int evtchn_remote_of(const struct evtchn_table *t, int handle, uint32_t local); /* remote or -ENOENT */
+/* From now on keep (handle, local)'s mask and pending bits in *word, which
+ * the DM updates atomically: a raise while EVTCHN_SHARED_MASKED is set only
+ * sets EVTCHN_SHARED_PENDING; the DM clears MASKED itself, or — when it
+ * finds PENDING — clears PENDING, keeps MASKED and asks for the event with
+ * evtchn_unmask(), which then delivers it.  0 or -ENOENT. */
+int evtchn_set_shared(struct evtchn_table *t, int handle, uint32_t local, uint32_t *word);
 #endif

@@ -274,13 +274,22 @@ static int op_ev(xsim *x, int ci, uint16_t op, const void *p, uint32_t len, stru
             ;
         if (h == XSIM_MAX_EV_HANDLES)
             return -EMFILE;
+        _Static_assert(XSP_EV_MASKED == EVTCHN_SHARED_MASKED && XSP_EV_PENDING == EVTCHN_SHARED_PENDING,
+                       "shared event-channel bits");
+        _Static_assert(XSP_EV_SHARED_PORTS * sizeof(uint32_t) <= XSIM_PAGE_SIZE, "one state page");
+        int64_t frame = mem_alloc_frame(x);
+        if (frame < 0)
+            return (int)frame;
         int pfd[2];
         if (pipe2(pfd, O_CLOEXEC) < 0)
             return -errno;
         fcntl(pfd[1], F_SETFL, O_NONBLOCK);
-        x->evh[h] = (struct xsim_evh){.used = true, .conn = ci, .pipe_w = pfd[1]};
-        struct xsp_ev *out = payload(r);
-        *out = (struct xsp_ev){.handle = (uint32_t)h};
+        x->evh[h] = (struct xsim_evh){.used = true, .conn = ci, .pipe_w = pfd[1],
+                                      .state = mem_frame_ptr(x, (uint64_t)frame),
+                                      .state_frame = (uint64_t)frame};
+        memset(x->evh[h].state, 0, XSIM_PAGE_SIZE);
+        struct xsp_ev_open_rep *out = payload(r);
+        *out = (struct xsp_ev_open_rep){.handle = (uint32_t)h, .state_frame = (uint64_t)frame};
         r->len = sizeof(*out);
         r->fd = pfd[0];
         r->close_fd = true;
@@ -309,6 +318,8 @@ static int op_ev(xsim *x, int ci, uint16_t op, const void *p, uint32_t len, stru
         if (x->port_efd[q->port] >= 0)
             close(x->port_efd[q->port]);
         x->port_efd[q->port] = efd;
+        if ((uint32_t)local < XSP_EV_SHARED_PORTS)
+            evtchn_set_shared(&x->ev, h, (uint32_t)local, &x->evh[h].state[local]);
         struct xsp_ev *out = payload(r);
         *out = *q;
         out->port = (uint32_t)local;

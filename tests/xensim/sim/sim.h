@@ -71,6 +71,8 @@ struct xsim_evh {
     bool used;
     int conn;   /* connection that opened it */
     int pipe_w; /* write end; the DM holds the read end */
+    uint32_t *state;      /* mask/pending words shared with the DM, by local port */
+    uint64_t state_frame; /* the machine frame holding them */
 };
 
 struct xsim_conn {
