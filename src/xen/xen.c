@@ -457,22 +457,23 @@ static int port_owner(evtchn_port_t port)
     return -1;
 }
 
+/* One event per wake-up: with the fd non-blocking, another pending port
+ * keeps it readable and the loop calls us again, which costs less than a
+ * read that fails with EAGAIN after every request. */
 static gboolean on_event(gint fd, GIOCondition cond, gpointer data)
 {
-    for (;;) {
-        xenevtchn_port_or_error_t port = xenevtchn_pending(X.xce);
-        if (port < 0)
-            break; /* EAGAIN: nothing more */
-        xenevtchn_unmask(X.xce, (evtchn_port_t)port);
-        /* buffered writes logically precede any sync request */
-        drain_buffered();
-        int owner = port_owner((evtchn_port_t)port);
-        if (owner >= 0)
-            handle_vcpu((unsigned)owner);
-        else if (owner == -1)
-            LOG_GUEST("xen", "event on unknown port %d", (int)port);
-    }
-    drain_buffered(); /* closes the race with an unmask */
+    xenevtchn_port_or_error_t port = xenevtchn_pending(X.xce);
+    if (port < 0)
+        return G_SOURCE_CONTINUE; /* spurious wake-up */
+    xenevtchn_unmask(X.xce, (evtchn_port_t)port);
+    /* buffered writes logically precede any sync request; draining after
+     * the unmask also closes the race with a push that found it masked */
+    drain_buffered();
+    int owner = port_owner((evtchn_port_t)port);
+    if (owner >= 0)
+        handle_vcpu((unsigned)owner);
+    else if (owner == -1)
+        LOG_GUEST("xen", "event on unknown port %d", (int)port);
     return G_SOURCE_CONTINUE;
 }
 
