@@ -532,6 +532,43 @@ static void test_reboot(void)
     power_sequence(FALSE, TRUE);
 }
 
+/* hvmloader's PCI routing reaches Xen, and the CMOS NVRAM above index 13 (which
+ * Xen forwards) holds what qemu-xen puts there: boot order, memory sizes, CPUs. */
+static void firmware_view(gboolean qemu, int route[4], uint8_t nvram[128])
+{
+    struct dm d;
+    xdm_start(&d, qemu, 2, NULL);
+    g_assert_cmpint(xsim_fw_pci_setup(d.x), >, 0);
+    for (unsigned l = 0; l < 4; l++)
+        route[l] = xsim_link_route(d.x, l);
+    for (unsigned i = 14; i < 128; i++) {
+        guest_outb(0x70, (uint8_t)i);
+        nvram[i] = guest_inb(0x71);
+    }
+    g_assert_null(xsim_error(d.x));
+    xdm_finish(&d);
+}
+
+static void test_firmware_view(void)
+{
+    int rq[4], rm[4];
+    uint8_t nq[128] = {0}, nm[128] = {0};
+    firmware_view(TRUE, rq, nq);
+    firmware_view(FALSE, rm, nm);
+    static const int want[4] = {5, 10, 11, 5};
+    for (int l = 0; l < 4; l++) {
+        g_assert_cmpint(rq[l], ==, want[l]);
+        g_assert_cmpint(rm[l], ==, want[l]);
+    }
+    g_assert_cmphex(nm[0x3d], ==, 0x32); /* boot order "cda": c=2 first, d=3 second */
+    for (unsigned i = 14; i < 128; i++) {
+        if (i == 0x32 || i == 0x37) /* century: from the host clock in both */
+            continue;
+        if (nm[i] != nq[i])
+            g_error("CMOS byte %#x: qemu-xen %#04x, xendm %#04x", i, nq[i], nm[i]);
+    }
+}
+
 /* ---- stress ------------------------------------------------------------------- */
 
 #define STRESS_N 100000
@@ -546,6 +583,10 @@ static void *stress_vcpu(void *arg)
 {
     struct worker *w = arg;
     for (unsigned i = 0; i < STRESS_N; i++) {
+        /* halfway, vCPU 0 balloons: Xen sends INVALIDATE on that vCPU and
+         * xendm must map guest RAM again before answering */
+        if (w->vcpu == 0 && i == STRESS_N / 2 && xsim_invalidate_mapcache(xsim_current()) < 0)
+            w->errors++;
         uint8_t v = (uint8_t)(i * 7 + w->vcpu);
         guest_out_v(w->vcpu, w->scratch, 1, v);
         if (guest_in_v(w->vcpu, w->scratch, 1) != v)
@@ -583,6 +624,8 @@ static void test_stress(void)
     struct xsim_stats st;
     xsim_stats(d.x, &st);
     g_assert_cmpint(json_object_get_int_member(o, "timeoffset"), ==, sent);
+    g_assert_cmpint(json_object_get_int_member(o, "invalidate"), ==, 1);
+    g_assert_cmpint(json_object_get_int_member(o, "bad"), ==, 0);
     g_assert_cmpint(json_object_get_int_member(o, "sync"), ==, (gint64)st.sync);
     g_assert_cmpuint(st.sync, >=, 4 * STRESS_N);
     json_node_unref(ret);
@@ -725,6 +768,7 @@ int main(int argc, char **argv)
     g_test_add_func("/xendm/console-limit", test_console_limit);
     g_test_add_func("/xendm/poweroff-like-qemu", test_poweroff);
     g_test_add_func("/xendm/reboot-like-qemu", test_reboot);
+    g_test_add_func("/xendm/firmware-view-like-qemu", test_firmware_view);
     g_test_add_func("/xendm/stress-2-vcpus", test_stress);
     g_test_add_func("/xendm/deprivileged", test_deprivileged);
     g_test_add_func("/xendm/bad-input", test_bad_input);
