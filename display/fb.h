@@ -66,8 +66,14 @@ struct fb_listener;
 struct fb_listener *fb_add_listener(const struct fb_listener_ops *ops, void *opaque);
 void fb_remove_listener(struct fb_listener *l);
 
-/* Run one refresh now (tests, and front ends that want a frame at once). */
+/* Run one refresh now (tests, and front ends that want a frame at once).
+ * A no-op when called from inside a producer or listener callback. */
 void fb_refresh_now(void);
+
+/* A viewer sent input, so the screen is likely to change soon: go back to
+ * the fastest refresh interval now instead of waiting out the idle
+ * back-off.  No-op without listeners.  (Added with display/fb.c.) */
+void fb_kick(void);
 
 struct fb_stats {
     uint64_t refreshes, dirty_fetches, tiles_compared, tiles_changed, rects;

@@ -59,7 +59,6 @@
  */
 static const char *const config_devices_not_yet[] = {
     /* display, §1.5.6 */
-    "VGA",
     "cirrus-vga",
     "qxl-vga",
     /* SPICE agent, §1.5.5 */

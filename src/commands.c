@@ -17,10 +17,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "devices/pci.h"
+#include "display/fb.h"
 #include "display/input.h"
 #include "src/chardev.h"
 #include "src/commands.h"
@@ -400,6 +402,51 @@ static JsonNode *cmd_input_send_event(struct qmp_conn *c, JsonObject *args, void
     return NULL;
 }
 
+/* screendump {"filename": F}: the current screen as a binary PPM, as QEMU
+ * writes it (tests compare it with qemu-xen's). */
+static JsonNode *cmd_screendump(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
+{
+    const char *filename, *format = NULL;
+    if (qmp_arg_str(args, "filename", QMP_ARG_REQUIRED, &filename, err) < 0 ||
+        qmp_arg_str(args, "format", QMP_ARG_OPTIONAL, &format, err) < 0)
+        return NULL;
+    if (format && strcmp(format, "ppm"))
+        return qmp_err_generic(err, "Parameter 'format' does not accept value '%s'", format);
+    fb_refresh_now();
+    pixman_image_t *src = fb_image();
+    if (!src)
+        return qmp_err_generic(err, "There is no display to dump");
+    int w = pixman_image_get_width(src), h = pixman_image_get_height(src);
+    pixman_image_t *rgb = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+    if (!rgb)
+        return qmp_err_generic(err, "Out of memory");
+    pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, rgb, 0, 0, 0, 0, 0, 0, w, h);
+    FILE *f = fopen(filename, "wbe");
+    if (!f) {
+        pixman_image_unref(rgb);
+        return qmp_err_generic(err, "Could not open '%s': %s", filename, strerror(errno));
+    }
+    fprintf(f, "P6\n%d %d\n255\n", w, h);
+    const uint32_t *px = pixman_image_get_data(rgb);
+    int stride = pixman_image_get_stride(rgb) / 4;
+    uint8_t *row = g_malloc((size_t)w * 3);
+    bool ok = true;
+    for (int y = 0; y < h && ok; y++) {
+        for (int x = 0; x < w; x++) {
+            uint32_t p = px[y * stride + x];
+            row[x * 3] = (uint8_t)(p >> 16);
+            row[x * 3 + 1] = (uint8_t)(p >> 8);
+            row[x * 3 + 2] = (uint8_t)p;
+        }
+        ok = fwrite(row, 3, (size_t)w, f) == (size_t)w;
+    }
+    g_free(row);
+    pixman_image_unref(rgb);
+    if (fclose(f) != 0 || !ok)
+        return qmp_err_generic(err, "Could not write '%s'", filename);
+    return NULL;
+}
+
 static JsonNode *cmd_ioreq_stats(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
 {
     struct xen_stats st;
@@ -442,4 +489,5 @@ void commands_register(unsigned vcpus)
     qmp_register("send-key", cmd_send_key, NULL);
     qmp_register("input-send-event", cmd_input_send_event, NULL);
     qmp_register("x-xendm-query-ioreq-stats", cmd_ioreq_stats, NULL);
+    qmp_register("screendump", cmd_screendump, NULL);
 }

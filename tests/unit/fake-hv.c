@@ -123,9 +123,29 @@ int hv_set_ram_readonly(uint64_t gfn, uint64_t nr, bool ro)
 
 int hv_track_dirty_vram(uint64_t first_gfn, uint32_t nr, uint8_t *bitmap)
 {
-    /* the fake has no guest VRAM of its own: everything is dirty, always */
     fake_hv.dirty_vram_calls++;
-    if (nr)
+    fake_hv.dirty_vram_first_gfn = first_gfn;
+    fake_hv.dirty_vram_nr = nr;
+    if (!nr)
+        return 0;
+    if (!fake_hv.dirty_vram_scripted) {
+        /* the fake has no guest VRAM of its own: everything is dirty, always */
         memset(bitmap, 0xff, ((size_t)nr + 7) / 8);
+        return 0;
+    }
+    memset(bitmap, 0, ((size_t)nr + 7) / 8);
+    for (uint32_t i = 0; i < nr && i < FAKE_HV_DIRTY_VRAM_PAGES; i++) {
+        uint8_t bit = (uint8_t)(1u << (i % 8));
+        if (fake_hv.dirty_vram_mask[i / 8] & bit) {
+            bitmap[i / 8] |= bit;
+            fake_hv.dirty_vram_mask[i / 8] &= (uint8_t)~bit;
+        }
+    }
     return 0;
+}
+
+void fake_hv_dirty_vram_page(uint64_t page)
+{
+    if (page < FAKE_HV_DIRTY_VRAM_PAGES)
+        fake_hv.dirty_vram_mask[page / 8] |= (uint8_t)(1u << (page % 8));
 }

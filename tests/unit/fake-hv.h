@@ -8,11 +8,14 @@
 #ifndef XENDM_FAKE_HV_H
 #define XENDM_FAKE_HV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "src/hv.h"
 
 #define FAKE_HV_RAM (4u << 20)
+/* Pages of dirty-VRAM bitmap a test can script (256 MiB of VRAM). */
+#define FAKE_HV_DIRTY_VRAM_PAGES 65536u
 
 struct fake_hv {
     int isa_level[16];
@@ -31,7 +34,20 @@ struct fake_hv {
     unsigned relocations;
     uint64_t last_reloc_src, last_reloc_dst, last_reloc_nr;
     unsigned dirty_vram_calls;
+    /* Dirty-VRAM tracking under test control.  While dirty_vram_scripted is
+     * false (the default after fake_hv_reset) every page is reported dirty
+     * on every call.  When a test sets it, hv_track_dirty_vram() reports
+     * exactly the bits the test set in dirty_vram_mask (page i = bit i % 8
+     * of byte i / 8, pages past FAKE_HV_DIRTY_VRAM_PAGES clean) and clears
+     * them, like Xen.  The last range asked for is recorded. */
+    bool dirty_vram_scripted;
+    uint8_t dirty_vram_mask[FAKE_HV_DIRTY_VRAM_PAGES / 8];
+    uint64_t dirty_vram_first_gfn;
+    uint32_t dirty_vram_nr;
 };
+
+/* Scripted mode helper: report page `page` dirty in the next call. */
+void fake_hv_dirty_vram_page(uint64_t page);
 
 extern struct fake_hv fake_hv;
 void fake_hv_reset(void);

@@ -573,10 +573,21 @@ static void test_not_yet_options(void)
     parse_fails("-xen-domid 1 -parallel null", "-parallel: null: not supported");
 }
 
+/* The std VGA exists: "-device VGA" reaches the machine (which checks its
+ * properties), it is no longer refused here. */
+static void test_vga_accepted(void)
+{
+    struct config cfg;
+    char *argv[] = {"xendm", "-xen-domid", "1", "-device", "VGA,vgamem_mb=16", NULL};
+    g_assert_cmpint(config_parse(5, argv, &cfg), ==, 0);
+    g_assert_cmpuint(cfg.n_devices, ==, 1);
+    g_assert_cmpstr(cfg.devices[0]->implied, ==, "VGA");
+    config_free(&cfg);
+}
+
 static void test_not_yet_devices(void)
 {
     static const char *const drivers[] = {
-        "VGA",
         "cirrus-vga",
         "qxl-vga",
         "virtio-serial",
@@ -1380,6 +1391,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/corpus/qmp", test_corpus_qmp);
     g_test_add_func("/config/not-yet/options", test_not_yet_options);
     g_test_add_func("/config/not-yet/devices", test_not_yet_devices);
+    g_test_add_func("/config/vga-accepted", test_vga_accepted);
     g_test_add_func("/config/accepted-noops", test_accepted_noops);
     g_test_add_func("/config/unknown-and-missing", test_unknown_and_missing);
     g_test_add_func("/config/bad/domid", test_domid);

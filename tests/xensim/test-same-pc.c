@@ -37,6 +37,13 @@ static const struct variant variants[] = {
     {"serial-pty", 1016, 2,
      "-no-shutdown -nodefaults -no-user-config -name vm1 -vnc none -display none -serial pty "
      "-boot order=cda -smp 2,maxcpus=2 -net none -machine xenfv,suppress-vmdesc=on -m 1016"},
+    {"stdvga", 1016, 2,
+     "-no-shutdown -nodefaults -no-user-config -name vm1 -vnc none -display none "
+     "-device VGA,vgamem_mb=16 -boot order=cda -smp 2,maxcpus=2 -net none "
+     "-machine xenfv,suppress-vmdesc=on -m 1016"},
+    {"stdvga-64mb", 1024, 1,
+     "-no-shutdown -nodefaults -no-user-config -name vm1 -vnc none -display none "
+     "-device VGA,vgamem_mb=64 -boot order=c -net none -machine xenfv,suppress-vmdesc=on -m 1024"},
     {"no-platform", 512, 1,
      "-no-shutdown -nodefaults -no-user-config -name vm2 -vnc none -display none -boot order=dc "
      "-net none -machine pc,accel=xen,suppress-vmdesc=on -m 512"},

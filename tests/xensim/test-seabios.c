@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Real BIOS code on qemu-xen on xensim: Debian's SeaBIOS VGA ROM
- * (vgabios-stdvga.bin) runs under Unicorn as the guest.  It initialises the
- * std VGA device, sets text mode 3 through INT 10h and prints a string with
- * the teletype call.  Checked:
+ * Real BIOS code on xensim: Debian's SeaBIOS VGA ROM (vgabios-stdvga.bin)
+ * runs under Unicorn as the guest, against qemu-xen and against xendm, both
+ * with libxl's "-device VGA,vgamem_mb=16".  It initialises the std VGA
+ * device, sets text mode 3 through INT 10h and prints a string with the
+ * teletype call.  Checked, for each device model:
  *  - the text cells in VGA memory (read back by the guest through MMIO
  *    ioreqs) hold the string with attribute 0x07;
  *  - qemu's screendump (a real peer) shows exactly the glyphs of the font the
  *    ROM itself reports (INT 10h AX=1130h), cell by cell, pixel by pixel, in
  *    one foreground and one background colour; everything else is blank;
- *  - the ROM's traffic went through both the sync and the buffered path.
+ *  - the ROM's traffic went through both the sync and the buffered path;
+ * and xendm's screendump equals qemu-xen's, pixel for pixel.
  */
 #include "config.h"
 
@@ -20,10 +22,10 @@
 #include "tests/common/dm.h"
 #include "tests/common/image.h"
 
-#define VGA_BDF 0x0010 /* 00:02.0 */
 static const char message[] = "Hello from SeaVGABIOS on xensim!";
 
 static struct dm_run run;
+static struct image *screens[2]; /* qemu-xen, xendm */
 
 static char *rom_path(void)
 {
@@ -34,15 +36,27 @@ static char *rom_path(void)
     return p;
 }
 
-static void test_rom_text_mode(void)
+static void rom_text_mode(gconstpointer data)
 {
-    static const char *const args[] = {"-vga", "std", "-serial", "null", "-parallel", "null", NULL};
+    gboolean qemu = GPOINTER_TO_INT(data);
+    static const char *const args[] = {"-vnc", "none", "-serial", "null", "-device", "VGA,vgamem_mb=16", NULL};
     GError *err = NULL;
     struct xsim_config cfg = {.ram_mb = 128};
-    if (!dm_start_qemu(&run, &cfg, args, &err))
+    const char *dm = qemu ? dm_qemu_path(&err) : g_getenv("XENDM");
+    g_assert_no_error(err);
+    if (!dm)
+        g_error("XENDM is not set: run through make check");
+    if (!dm_start(&run, dm, &cfg, args, &err))
         g_error("%s", err->message);
     xsim *x = run.x;
     g_assert_cmpint(xsim_fw_pci_setup(x), >, 0);
+    unsigned nfn;
+    const struct xsim_pci_fn *fn = xsim_fw_pci_functions(x, &nfn);
+    uint16_t VGA_BDF = 0xffff;
+    for (unsigned i = 0; i < nfn; i++)
+        if (fn[i].vendor == 0x1234 && fn[i].device == 0x1111)
+            VGA_BDF = fn[i].bdf;
+    g_assert_cmphex(VGA_BDF, !=, 0xffff);
     char *rom = rom_path();
     g_assert_cmpint(xsim_fw_load_rom(x, VGA_BDF, rom), ==, 0);
     g_free(rom);
@@ -118,14 +132,30 @@ static void test_rom_text_mode(void)
     if (diff)
         g_test_message("%ld pixels differ, first at %u,%u", diff, fx, fy);
     g_assert_cmpint(diff, ==, 0);
-    image_free(img);
     image_free(want);
+    screens[qemu ? 0 : 1] = img;
     dm_stop(&run);
+}
+
+static void test_same_screen(void)
+{
+    g_assert_nonnull(screens[0]);
+    g_assert_nonnull(screens[1]);
+    unsigned fx = 0, fy = 0;
+    long diff = image_compare(screens[1], screens[0], &fx, &fy);
+    if (diff)
+        g_test_message("xendm and qemu-xen differ in %ld pixels, first at %u,%u", diff, fx, fy);
+    g_assert_cmpint(diff, ==, 0);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/seabios/stdvga-rom-text-on-qemu-xen", test_rom_text_mode);
-    return g_test_run();
+    g_test_add_data_func("/seabios/stdvga-rom-text/qemu-xen", GINT_TO_POINTER(TRUE), rom_text_mode);
+    g_test_add_data_func("/seabios/stdvga-rom-text/xendm", GINT_TO_POINTER(FALSE), rom_text_mode);
+    g_test_add_func("/seabios/stdvga-rom-text/xendm-equals-qemu-xen", test_same_screen);
+    int rc = g_test_run();
+    image_free(screens[0]);
+    image_free(screens[1]);
+    return rc;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Debian's qemu-xen on xensim, checked through qemu's own QMP (a real
- * peer we did not write):
+ * A device model with libxl's std VGA (-device VGA,vgamem_mb=16) on xensim,
+ * checked through its own QMP — first Debian's qemu-xen (a real peer we did
+ * not write), then xendm with the very same guest:
  *  - after xsim_fw_pci_setup, every PCI function the guest found through
  *    config ioreqs is the one qemu reports in query-pci, with the same IDs,
  *    class and the BAR addresses the firmware assigned; and qemu reports no
@@ -26,15 +27,19 @@
 #define W 640
 #define H 480
 
-static const char *const qemu_args[] = {"-vga", "std", "-serial", "null", "-parallel", "null", NULL};
+static const char *const dm_args[] = {"-vnc", "none", "-serial", "null", "-device", "VGA,vgamem_mb=16", NULL};
 
 static struct dm_run run;
 
-static void start(void)
+static void test_start(gconstpointer data)
 {
     GError *err = NULL;
     struct xsim_config cfg = {.ram_mb = 128};
-    if (!dm_start_qemu(&run, &cfg, qemu_args, &err))
+    const char *dm = data ? dm_qemu_path(&err) : g_getenv("XENDM");
+    g_assert_no_error(err);
+    if (!dm)
+        g_error("XENDM is not set: run through make check");
+    if (!dm_start(&run, dm, &cfg, dm_args, &err))
         g_error("%s", err->message);
 }
 
@@ -177,21 +182,34 @@ static void test_vbe_screendump(void)
 
 static void test_clean_exit(void)
 {
+    g_assert_cmpuint(xsim_nr_ioreq_servers(run.x), ==, 1);
     int status = xsim_stop_dm(run.x, 10000);
     g_assert_true(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
     g_assert_null(xsim_error(run.x));
     /* nothing it did was beyond what xensim implements */
     g_assert_cmpstr(xsim_enosys_log(run.x), ==, "");
+    g_assert_cmpuint(xsim_nr_ioreq_servers(run.x), ==, 0); /* destroyed on the way out */
+    dm_stop(&run);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    start();
-    g_test_add_func("/qemu-xen/pci-matches-query-pci", test_pci_matches_qemu);
-    g_test_add_func("/qemu-xen/vbe-screendump", test_vbe_screendump);
-    g_test_add_func("/qemu-xen/clean-exit", test_clean_exit);
-    int rc = g_test_run();
-    dm_stop(&run);
-    return rc;
+    static const char *const names[] = {"qemu-xen", "xendm"};
+    for (int i = 0; i < 2; i++) {
+        gconstpointer qemu = i == 0 ? GINT_TO_POINTER(1) : NULL;
+        char *p = g_strdup_printf("/%s/start", names[i]);
+        g_test_add_data_func(p, qemu, test_start);
+        g_free(p);
+        p = g_strdup_printf("/%s/pci-matches-query-pci", names[i]);
+        g_test_add_func(p, test_pci_matches_qemu);
+        g_free(p);
+        p = g_strdup_printf("/%s/vbe-screendump", names[i]);
+        g_test_add_func(p, test_vbe_screendump);
+        g_free(p);
+        p = g_strdup_printf("/%s/clean-exit", names[i]);
+        g_test_add_func(p, test_clean_exit);
+        g_free(p);
+    }
+    return g_test_run();
 }
