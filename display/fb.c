@@ -89,7 +89,9 @@ _Static_assert(FB_TILE_H >= 1 && FB_TILE_H <= 64, "tile row mask is a uint64_t")
  * box, which locks every client) exceeds copying the extents (measured:
  * 384 boxes 0.21 ms vs extents 0.09 ms with 2 VNC clients).
  */
+#ifndef FB_MAX_UPDATE_RECTS
 #define FB_MAX_UPDATE_RECTS 256
+#endif
 
 /* Largest surface accepted (guest-controlled sizes are checked here). */
 #define FB_MAX_DIM 16384
@@ -497,6 +499,36 @@ static void vram_scan(pixman_region32_t *out)
 
 /* ------------------------------------------------------------ dispatch -- */
 
+/* Too many boxes: one box per FB_TILE_H band instead, the extents of what
+ * changed in it.  Returns a malloc'ed array, *n its length. */
+static pixman_box32_t *coarsen(const pixman_box32_t *in, int *n)
+{
+    unsigned bands = (fb.height + FB_TILE_H - 1) / FB_TILE_H;
+    pixman_box32_t *out = malloc(bands * sizeof(*out));
+    if (!out)
+        abort();
+    for (unsigned b = 0; b < bands; b++)
+        out[b] = (pixman_box32_t){INT32_MAX, INT32_MAX, INT32_MIN, INT32_MIN};
+    for (int i = 0; i < *n; i++) {
+        for (unsigned b = (unsigned)in[i].y1 / FB_TILE_H; b <= (unsigned)(in[i].y2 - 1) / FB_TILE_H;
+             b++) {
+            int32_t top = (int32_t)(b * FB_TILE_H), bot = top + FB_TILE_H;
+            pixman_box32_t *o = &out[b];
+            o->x1 = in[i].x1 < o->x1 ? in[i].x1 : o->x1;
+            o->x2 = in[i].x2 > o->x2 ? in[i].x2 : o->x2;
+            int32_t y1 = in[i].y1 > top ? in[i].y1 : top, y2 = in[i].y2 < bot ? in[i].y2 : bot;
+            o->y1 = y1 < o->y1 ? y1 : o->y1;
+            o->y2 = y2 > o->y2 ? y2 : o->y2;
+        }
+    }
+    int m = 0;
+    for (unsigned b = 0; b < bands; b++)
+        if (out[b].x1 < out[b].x2)
+            out[m++] = out[b];
+    *n = m;
+    return out;
+}
+
 static void purge_removed(void)
 {
     struct fb_listener **pp = &fb.listeners;
@@ -545,10 +577,9 @@ static bool fb_refresh_pass(void)
 
     int n;
     pixman_box32_t *boxes = pixman_region32_rectangles(&dirty, &n);
-    if (n > FB_MAX_UPDATE_RECTS) {
-        boxes = pixman_region32_extents(&dirty);
-        n = 1;
-    }
+    pixman_box32_t *coarse = NULL;
+    if (n > FB_MAX_UPDATE_RECTS)
+        boxes = coarse = coarsen(boxes, &n);
     bool resized = fb.resized, sent = false;
     fb.resized = false;
 
@@ -577,6 +608,7 @@ static bool fb_refresh_pass(void)
     if (--fb.dispatching == 0)
         purge_removed();
     fb.stats.rects += (uint64_t)n;
+    free(coarse);
     pixman_region32_fini(&dirty);
     return sent || n > 0;
 }

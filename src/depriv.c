@@ -6,11 +6,11 @@
  *     handles act only on our domain; xenstore and libxenctrl handles die;
  *  2. resolve -runas (while /etc/passwd is still reachable), then chroot to
  *     -chroot DIR (needs root, so before dropping it);
- *  3. setgroups/setgid/setuid to the -runas identity, checked it cannot be
- *     regained;
- *  4. clear every capability (libcap-ng), no_new_privs;
- *  5. resource limits: no core dumps;
- *  6. seccomp: an allow-list of the system calls the main loop, GLib, the
+ *  3. clear every capability and the bounding set, then switch to the -runas
+ *     identity (libcap-ng's change_id: supplementary groups dropped too),
+ *     checked that root cannot be regained; no_new_privs;
+ *  4. resource limits: no core dumps;
+ *  5. seccomp: an allow-list of the system calls the main loop, GLib, the
  *     libxen* libraries and our sockets need; anything else fails with
  *     EPERM, and process-creating or exec calls kill the process.
  * The same order as Xen's qemu-deprivilege design, with chroot before the
@@ -127,19 +127,20 @@ int depriv_apply(const struct depriv_params *p)
         }
     }
 
+    /* Every capability, and the bounding set: that needs CAP_SETPCAP, so
+     * it goes before the uid change (libcap-ng does it in that order). */
+    capng_clear(CAPNG_SELECT_BOTH);
     if (p->runas) {
-        if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-            log_msg("depriv", "-runas %s: %s", p->runas, strerror(errno));
+        if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) < 0) {
+            log_msg("depriv", "-runas %s: cannot switch to uid %u gid %u", p->runas, (unsigned)uid,
+                    (unsigned)gid);
             return -1;
         }
         if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
             log_msg("depriv", "-runas %s: root could be regained", p->runas);
             return -1;
         }
-    }
-
-    capng_clear(CAPNG_SELECT_BOTH);
-    if (capng_apply(CAPNG_SELECT_BOTH) < 0 && geteuid() == 0) {
+    } else if (capng_apply(CAPNG_SELECT_BOTH) < 0 && geteuid() == 0) {
         log_msg("depriv", "cannot drop capabilities");
         return -1;
     }

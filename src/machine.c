@@ -167,14 +167,20 @@ void machine_set_quit_hook(void (*q)(void))
     quit_hook = q;
 }
 
+void machine_quit(void)
+{
+    if (quit_hook)
+        quit_hook();
+}
+
 void machine_guest_shutdown(unsigned reason)
 {
     if (reason != HV_SHUTDOWN_POWEROFF)
         return; /* reboot: libxl destroys this domain and starts a new DM */
     if (no_shutdown) {
         state = MACHINE_SHUTDOWN; /* stay, until libxl kills us */
-    } else if (quit_hook) {
-        quit_hook();
+    } else {
+        machine_quit();
     }
 }
 

@@ -40,6 +40,8 @@ void machine_set_store_usable(bool usable);
 /* Set by main: called when the guest asked for a shutdown that ends xendm
  * (without -no-shutdown). */
 void machine_set_quit_hook(void (*quit)(void));
+/* End xendm (the hypervisor connection is gone). */
+void machine_quit(void);
 
 /* From the Xen side, after the guest asked Xen for a shutdown (reason as
  * HV_SHUTDOWN_*) or entered an ACPI sleep state (S3 = 3, 0 = awake). */

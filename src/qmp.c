@@ -57,6 +57,15 @@
  * while bounding memory per connection.
  */
 #define QMP_MAX_MESSAGE (1u << 20)
+/*
+ * Largest reply (JSON text without "\r\n") libxl is sure to read.  Its
+ * reader (libxl_qmp.c, qmp_ev_callback_readable) grows the receive buffer
+ * 4096, 12288, ... 1044480 bytes, growing whenever less than 4096 bytes are
+ * free, and fails (ERROR_BUFFERFULL) when the next size would pass 1 MiB.
+ * So a message is always read whole iff it is at most 1044480 - 4096 + 1 =
+ * 1040385 bytes with its "\r\n".  Larger replies are replaced by an error.
+ */
+#define QMP_MAX_REPLY (1044480u - 4096u + 1u - 2u)
 /* Queued output per connection before a client that does not read is
  * dropped: four maximal replies. */
 #define QMP_MAX_OUTPUT (4u << 20)
@@ -265,30 +274,106 @@ static void conn_send_object(struct qmp_conn *c, JsonObject *o)
 }
 
 /*
- * Copy of a request id for the reply.  Ids are echoed as received, except
- * that a number json-glib could only store as a non-finite double (1e999)
- * becomes null: its generator would write "inf.0", which is not JSON.
+ * Doubles json-glib cannot write.  Its generator (1.6) prints a double as
+ * g_ascii_dtostr() and appends ".0" when that has no '.', so inf becomes
+ * "inf.0" and every d x 10^k with k >= 17 ("1e+42") becomes "1e+42.0":
+ * not JSON.  (Found by fuzz-qmp with an id of 1e42.)
  */
-static JsonNode *id_copy(JsonNode *id)
+static bool double_unprintable(double d)
 {
-    switch (json_node_get_node_type(id)) {
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+    if (!isfinite(d))
+        return true;
+    g_ascii_dtostr(buf, sizeof(buf), d);
+    return !strchr(buf, '.') && strpbrk(buf, "eE");
+}
+
+/* Such a double becomes the same integer if it fits int64 (they are all
+ * integral), else null. */
+static JsonNode *double_fixed(double d)
+{
+    JsonNode *n;
+
+    if (isfinite(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+        n = json_node_new(JSON_NODE_VALUE);
+        json_node_set_int(n, (gint64)d);
+        return n;
+    }
+    return json_node_new(JSON_NODE_NULL);
+}
+
+/*
+ * Strings and member names must be UTF-8 for libxl's parser; the generator
+ * writes them as they are.  Client input is validated by the parser, so
+ * this only catches text the server itself produced (paths, pty names).
+ */
+static bool node_printable(JsonNode *n)
+{
+    switch (json_node_get_node_type(n)) {
     case JSON_NODE_VALUE:
-        if (json_node_get_value_type(id) == G_TYPE_DOUBLE && !isfinite(json_node_get_double(id)))
-            return json_node_new(JSON_NODE_NULL);
-        return json_node_copy(id);
+        if (json_node_get_value_type(n) == G_TYPE_STRING)
+            return g_utf8_validate(json_node_get_string(n), -1, NULL);
+        return json_node_get_value_type(n) != G_TYPE_DOUBLE ||
+               !double_unprintable(json_node_get_double(n));
     case JSON_NODE_ARRAY: {
-        JsonArray *in = json_node_get_array(id);
+        JsonArray *a = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(a); i++)
+            if (!node_printable(json_array_get_element(a, i)))
+                return false;
+        return true;
+    }
+    case JSON_NODE_OBJECT: {
+        JsonObject *o = json_node_get_object(n);
+        GList *names = json_object_get_members(o);
+        bool ok = true;
+        for (GList *l = names; l && ok; l = l->next)
+            ok = g_utf8_validate(l->data, -1, NULL) &&
+                 node_printable(json_object_get_member(o, l->data));
+        g_list_free(names);
+        return ok;
+    }
+    case JSON_NODE_NULL:
+        break;
+    }
+    return true;
+}
+
+/* A copy of n with unprintable doubles replaced and invalid UTF-8 repaired
+ * (U+FFFD), see above. */
+static JsonNode *node_printable_copy(JsonNode *n)
+{
+    switch (json_node_get_node_type(n)) {
+    case JSON_NODE_VALUE:
+        if (json_node_get_value_type(n) == G_TYPE_DOUBLE &&
+            double_unprintable(json_node_get_double(n)))
+            return double_fixed(json_node_get_double(n));
+        if (json_node_get_value_type(n) == G_TYPE_STRING &&
+            !g_utf8_validate(json_node_get_string(n), -1, NULL)) {
+            char *valid = g_utf8_make_valid(json_node_get_string(n), -1);
+            JsonNode *c = json_node_new(JSON_NODE_VALUE);
+            json_node_set_string(c, valid);
+            g_free(valid);
+            return c;
+        }
+        return json_node_copy(n);
+    case JSON_NODE_ARRAY: {
+        JsonArray *in = json_node_get_array(n);
         JsonArray *out = json_array_sized_new(json_array_get_length(in));
         for (guint i = 0; i < json_array_get_length(in); i++)
-            json_array_add_element(out, id_copy(json_array_get_element(in, i)));
+            json_array_add_element(out, node_printable_copy(json_array_get_element(in, i)));
         return node_take_array(out);
     }
     case JSON_NODE_OBJECT: {
-        JsonObject *in = json_node_get_object(id);
+        JsonObject *in = json_node_get_object(n);
         JsonObject *out = json_object_new();
         GList *names = json_object_get_members(in);
-        for (GList *l = names; l; l = l->next)
-            json_object_set_member(out, l->data, id_copy(json_object_get_member(in, l->data)));
+        for (GList *l = names; l; l = l->next) {
+            char *name = g_utf8_make_valid(l->data, -1);
+            json_object_set_member(out, name,
+                                   node_printable_copy(json_object_get_member(in, l->data)));
+            g_free(name);
+        }
         g_list_free(names);
         return node_take_object(out);
     }
@@ -296,6 +381,23 @@ static JsonNode *id_copy(JsonNode *id)
         break;
     }
     return json_node_new(JSON_NODE_NULL);
+}
+
+/* Make n (consumed) printable: itself when it is, else a fixed copy. */
+static JsonNode *node_printable_take(JsonNode *n)
+{
+    if (node_printable(n))
+        return n;
+    JsonNode *fixed = node_printable_copy(n);
+    json_node_unref(n);
+    return fixed;
+}
+
+/* Copy of a request id for the reply: echoed as received, except for
+ * doubles json-glib cannot print (above). */
+static JsonNode *id_copy(JsonNode *id)
+{
+    return node_printable_take(json_node_copy(id));
 }
 
 static const char *class_name(const GError *e)
@@ -332,7 +434,7 @@ static JsonObject *error_object(const char *cls, const char *desc)
 /*
  * Reply to one request: ret (consumed; NULL = {}) or error e; id borrowed,
  * copied into the reply when non-NULL.  A reply libxl could not read
- * (over QMP_MAX_MESSAGE) is replaced by an error.
+ * (over QMP_MAX_REPLY) is replaced by an error.
  */
 static void conn_reply(struct qmp_conn *c, JsonNode *ret, const GError *e, JsonNode *id)
 {
@@ -345,7 +447,7 @@ static void conn_reply(struct qmp_conn *c, JsonNode *ret, const GError *e, JsonN
     } else {
         if (!ret)
             ret = node_take_object(json_object_new());
-        json_object_set_member(o, "return", ret);
+        json_object_set_member(o, "return", node_printable_take(ret));
     }
     if (id)
         json_object_set_member(o, "id", id_copy(id));
@@ -355,19 +457,29 @@ static void conn_reply(struct qmp_conn *c, JsonNode *ret, const GError *e, JsonN
     char *s = node_to_string(root, &len);
     json_node_unref(root);
 
-    if (len > QMP_MAX_MESSAGE) {
+    if (len > QMP_MAX_REPLY) {
         log_msg(TAG, "%s: reply of %zu bytes exceeds %u, sent an error instead", c->srv->label, len,
-                QMP_MAX_MESSAGE);
+                QMP_MAX_REPLY);
         g_free(s);
-        o = json_object_new();
-        char *desc = g_strdup_printf("Reply of %zu bytes exceeds the limit of %u bytes", len,
-                                     QMP_MAX_MESSAGE);
-        json_object_set_object_member(o, "error", error_object("GenericError", desc));
+        char *desc =
+            g_strdup_printf("Reply of %zu bytes exceeds the limit of %u bytes", len, QMP_MAX_REPLY);
+        /* With the id if that fits (an absurd client id may not). */
+        for (int with_id = id != NULL; with_id >= 0; with_id--) {
+            o = json_object_new();
+            json_object_set_object_member(o, "error", error_object("GenericError", desc));
+            if (with_id)
+                json_object_set_member(o, "id", id_copy(id));
+            root = node_take_object(o);
+            s = node_to_string(root, &len);
+            json_node_unref(root);
+            if (len <= QMP_MAX_REPLY)
+                break;
+            g_free(s);
+            s = NULL;
+        }
         g_free(desc);
-        if (id)
-            json_object_set_member(o, "id", id_copy(id));
-        conn_send_object(c, o);
-        return;
+        if (!s)
+            return; /* cannot happen: the error alone is small */
     }
     conn_queue(c, s, len);
     g_free(s);
@@ -1390,7 +1502,7 @@ void qmp_broadcast_event(const char *name, JsonNode *data)
     json_object_set_object_member(o, "timestamp", ts);
     json_object_set_string_member(o, "event", name);
     if (data)
-        json_object_set_member(o, "data", data);
+        json_object_set_member(o, "data", node_printable_take(data));
 
     JsonNode *root = node_take_object(o);
     size_t len;

@@ -463,8 +463,15 @@ static int port_owner(evtchn_port_t port)
 static gboolean on_event(gint fd, GIOCondition cond, gpointer data)
 {
     xenevtchn_port_or_error_t port = xenevtchn_pending(X.xce);
-    if (port < 0)
-        return G_SOURCE_CONTINUE; /* spurious wake-up */
+    if (port < 0) {
+        if (errno == EAGAIN && !(cond & (G_IO_HUP | G_IO_ERR)))
+            return G_SOURCE_CONTINUE; /* spurious wake-up */
+        /* the event channel device is gone: nothing can reach us any more */
+        log_msg("xen", "event channel lost (%s): shutting down", strerror(errno));
+        X.source = 0;
+        machine_quit();
+        return G_SOURCE_REMOVE;
+    }
     xenevtchn_unmask(X.xce, (evtchn_port_t)port);
     /* buffered writes logically precede any sync request; draining after
      * the unmask also closes the race with a push that found it masked */
@@ -559,7 +566,7 @@ int xen_start(void)
         X.port_to_vcpu[X.buf_local] = -2;
     int fd = xenevtchn_fd(X.xce);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    X.source = g_unix_fd_add(fd, G_IO_IN, on_event, NULL);
+    X.source = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_event, NULL);
     return 0;
 }
 

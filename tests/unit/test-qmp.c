@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -332,7 +333,7 @@ static void expect_error(struct client *cl, const char *id_json, const char *cls
     g_assert_nonnull(line);
     JsonNode *root = libxl_parse(line, &type);
     if (strcmp(type, "error"))
-        g_error("expected an error, got %s", line);
+        g_error("expected an error, got %.200s", line);
     JsonObject *o = json_node_get_object(root);
     JsonObject *e = json_object_get_object_member(o, "error");
     g_assert_cmpstr(json_object_get_string_member(e, "class"), ==, cls);
@@ -529,6 +530,28 @@ static JsonNode *t_fail(struct qmp_conn *c, JsonObject *args, void *opaque, GErr
     return qmp_err_generic(err, "generic %d", 42);
 }
 
+/* test-doubles: doubles json-glib 1.6 cannot print and invalid UTF-8, in
+ * a return value. */
+static JsonNode *t_doubles(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
+{
+    JsonObject *o = json_object_new();
+    json_object_set_double_member(o, "big", 1e42);
+    json_object_set_double_member(o, "int", 2e17);
+    json_object_set_double_member(o, "half", 0.5);
+    json_object_set_double_member(o, "nan", NAN);
+    JsonArray *a = json_array_new();
+    json_array_add_double_element(a, -INFINITY);
+    json_array_add_double_element(a, 3.0);
+    json_object_set_array_member(o, "list", a);
+    json_object_set_string_member(o, "tty",
+                                  "/dev/pts/\xff"
+                                  "9");
+    json_object_set_int_member(o, "k\xfe", 1);
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
 static JsonNode *t_defer(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
 {
     g_assert_null(deferred);
@@ -570,6 +593,7 @@ static void register_test_commands(void)
     qmp_register("test-big", t_big, NULL);
     qmp_register("test-fail", t_fail, NULL);
     qmp_register("test-defer", t_defer, NULL);
+    qmp_register("test-doubles", t_doubles, NULL);
     qmp_register("test-defer-now", t_defer_now, NULL);
     qmp_register("test-take-fd", t_take_fd, NULL);
 }
@@ -1049,6 +1073,15 @@ static void test_ids_echoed(void)
         /* json-glib holds this as a double inf; "inf" is not JSON. */
         {"1e999", "null"},
         {"[1,-1e999]", "[1,null]"},
+        /* json-glib 1.6 prints these doubles as "1e+42.0" (fuzz-qmp crash
+         * 22e572f6...: {'execute':'query-version','id':1e42}).  Integral
+         * ones that fit int64 keep their value, others become null. */
+        {"1e42", "null"},
+        {"{\"a\":[-5e20]}", "{\"a\":[null]}"},
+        {"1e17", "100000000000000000"},
+        {"-3e18", "-3000000000000000000"},
+        {"1.5e17", "1.5e+17"},
+        {"1e16", "10000000000000000.0"},
     };
     char *path;
     struct qmp_server *s = server_new(&path);
@@ -1223,15 +1256,15 @@ static void test_oversize(void)
     struct client *other = client_open(path, true);
     struct client *cl = client_open(path, true);
 
-    /* Just under the limit is fine (the reply too). */
-    GString *big = g_string_new("{\"execute\":\"test-args\",\"arguments\":{\"n\":1,\"s\":\"");
+    /* Just under the limit is fine. */
+    GString *big =
+        g_string_new("{\"execute\":\"test-args\",\"arguments\":{\"n\":1,\"o\":{\"k\":\"");
     while (big->len < (1u << 20) - 100)
         g_string_append_c(big, 'a');
-    g_string_append(big, "\"},\"id\":1}");
+    g_string_append(big, "\"}},\"id\":1}");
     client_send(cl, big->str);
     JsonNode *r = expect_return(cl, "1");
-    g_assert_cmpuint(strlen(json_object_get_string_member(json_node_get_object(r), "s")), >,
-                     1000000);
+    g_assert_cmpint(json_object_get_int_member(json_node_get_object(r), "o"), ==, 1);
     json_node_unref(r);
     g_string_free(big, TRUE);
 
@@ -1388,9 +1421,27 @@ static void test_output_cap(void)
     client_close(cl);
     check_alive(other);
 
-    /* A reply above 1 MiB cannot be read by libxl: an error instead. */
+    /* libxl's reader (libxl_qmp.c) grows its buffer to 1044480 bytes and
+     * gives up with less than 4096 free and no "\r\n": 1040385 bytes with
+     * the terminator always get through.  {"return":"x...x","id":1} is
+     * size + 20 bytes. */
+    client_send(other, "{\"execute\":\"test-big\",\"arguments\":{\"size\":1040363},\"id\":1}");
+    char *line = client_line(other);
+    g_assert_cmpuint(strlen(line), ==, 1040385);
+    g_free(line);
+    client_send(other, "{\"execute\":\"test-big\",\"arguments\":{\"size\":1040364},\"id\":9}");
+    expect_error(other, "9", "GenericError", "Reply of 1040384 bytes exceeds");
     client_send(other, "{\"execute\":\"test-big\",\"arguments\":{\"size\":1100000},\"id\":9}");
     expect_error(other, "9", "GenericError", "Reply of ");
+    /* An id too big to echo in any reply libxl could read: dropped. */
+    GString *cmd = g_string_new("{\"execute\":\"test-big\",\"arguments\":{\"size\":1},\"id\":\"");
+    while (cmd->len < 1045000)
+        g_string_append_c(cmd, 'i');
+    g_string_append(cmd, "\"}");
+    client_send(other, cmd->str);
+    g_string_free(cmd, TRUE);
+    expect_error(other, NULL, "GenericError", "Reply of ");
+    check_alive(other);
     client_close(other);
     server_free(s, path);
 }
@@ -1710,6 +1761,23 @@ static void test_regressions(void)
     char *path;
     struct qmp_server *s = server_new(&path);
     struct client *cl = client_open(path, true);
+
+    /* Doubles in return values and events come out as valid JSON too. */
+    client_send(cl, "{\"execute\":\"test-doubles\",\"id\":1}");
+    char *dl = client_line(cl);
+    g_assert_cmpstr(dl, ==,
+                    "{\"return\":{\"big\":null,\"int\":200000000000000000,\"half\":0.5,"
+                    "\"nan\":null,\"list\":[null,3.0],\"tty\":\"/dev/pts/\xef\xbf\xbd"
+                    "9\",\"k\xef\xbf\xbd\":1},\"id\":1}\r\n");
+    g_free(dl);
+    JsonObject *data = json_object_new();
+    json_object_set_double_member(data, "x", 5e20);
+    JsonNode *dn = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(dn, data);
+    qmp_broadcast_event("TEST", dn);
+    dl = client_line(cl);
+    g_assert_nonnull(strstr(dl, "\"event\":\"TEST\",\"data\":{\"x\":null}}\r\n"));
+    g_free(dl);
 
     for (unsigned i = 0; i < G_N_ELEMENTS(inputs); i++) {
         g_test_message("regression %u", i);

@@ -141,6 +141,30 @@ static void test_dm_frozen(void)
     dm_stop(&run);
 }
 
+/* Xen goes away under a running xendm: it notices and exits, instead of
+ * spinning on a dead event channel. */
+static void test_hypervisor_gone(void)
+{
+    const char *xendm = g_getenv("XENDM");
+    if (!xendm)
+        g_error("XENDM is not set: run through make check");
+    struct dm_run run;
+    static const char *const args[] = {"-vnc", "none", NULL};
+    struct xsim_config cfg = {.ram_mb = 128};
+    GError *err = NULL;
+    if (!dm_start(&run, xendm, &cfg, args, &err))
+        g_error("%s", err->message);
+    g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
+    xsim_sever_dm(run.x);
+    int status;
+    double t0 = now_s();
+    g_assert_cmpint(xsim_wait_dm_exit(run.x, 10000, &status), ==, 0);
+    g_assert_cmpfloat(now_s() - t0, <, 10.0);
+    g_assert_true(WIFEXITED(status));
+    g_assert_nonnull(strstr(xsim_dm_diag(run.x), "event channel lost"));
+    dm_stop(&run);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -150,5 +174,6 @@ int main(int argc, char **argv)
     g_test_add_func("/dm-failure/never-ready", test_never_ready);
     g_test_add_func("/dm-failure/qemu-killed-mid-session", test_dm_killed_mid_session);
     g_test_add_func("/dm-failure/qemu-frozen", test_dm_frozen);
+    g_test_add_func("/dm-failure/xendm-hypervisor-gone", test_hypervisor_gone);
     return g_test_run();
 }

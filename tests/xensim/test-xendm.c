@@ -667,11 +667,14 @@ static void test_deprivileged(void)
     pid_t pid = xsim_dm_pid(d.x);
     char *uid = status_field(pid, "Uid"), *gid = status_field(pid, "Gid");
     char *cap = status_field(pid, "CapEff"), *capp = status_field(pid, "CapPrm");
+    char *capb = status_field(pid, "CapBnd"), *groups = status_field(pid, "Groups");
     char *sec = status_field(pid, "Seccomp"), *nnp = status_field(pid, "NoNewPrivs");
     g_assert_cmpstr(uid, ==, "65534\t65534\t65534\t65534");
     g_assert_cmpstr(gid, ==, "65534\t65534\t65534\t65534");
     g_assert_cmpstr(cap, ==, "0000000000000000");
     g_assert_cmpstr(capp, ==, "0000000000000000");
+    g_assert_cmpstr(capb, ==, "0000000000000000"); /* and none can come back */
+    g_assert_cmpstr(groups, ==, "");
     g_assert_cmpstr(sec, ==, "2");
     g_assert_cmpstr(nnp, ==, "1");
     char *link = g_strdup_printf("/proc/%d/root", (int)pid), *target = g_file_read_link(link, NULL);
@@ -680,6 +683,7 @@ static void test_deprivileged(void)
     /* and the guest is still served */
     g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
     g_assert_null(xsim_error(d.x));
+    g_free(capb), g_free(groups);
     g_free(uid), g_free(gid), g_free(cap), g_free(capp), g_free(sec), g_free(nnp), g_free(link), g_free(target);
     xdm_finish(&d);
     rmdir(root);

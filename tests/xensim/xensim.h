@@ -56,6 +56,9 @@ pid_t xsim_spawn_dm(xsim *x, char *const argv[], char *const extra_env[]);
 int xsim_wait_dm_ready(xsim *x, int timeout_ms);
 /* Wait for the DM to exit; 0 and *status (wait status) or -1 on timeout. */
 int xsim_wait_dm_exit(xsim *x, int timeout_ms, int *status);
+/* Failure injection: "Xen went away" — close every connection the DM has
+ * to the simulator (its control socket and event-channel pipes). */
+void xsim_sever_dm(xsim *x);
 /* SIGTERM the DM, wait up to timeout_ms, then SIGKILL; returns wait status. */
 int xsim_stop_dm(xsim *x, int timeout_ms);
 pid_t xsim_dm_pid(const xsim *x);

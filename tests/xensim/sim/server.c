@@ -540,6 +540,16 @@ static void *server_main(void *arg)
     return NULL;
 }
 
+void xsim_sever_dm(xsim *x)
+{
+    pthread_mutex_lock(&x->lock);
+    for (int i = 0; i < XSIM_MAX_CONNS; i++)
+        if (x->conn[i].fd >= 0)
+            close_conn(x, i);
+    pthread_mutex_unlock(&x->lock);
+    server_wake(x);
+}
+
 int server_start(xsim *x)
 {
     x->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
