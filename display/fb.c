@@ -41,29 +41,30 @@
 #include "src/log.h"
 
 /*
- * Tuning.  Measured with the refresh bench described in the report that
- * came with this file (1024x768x32 surface over tracked VRAM, -O2, one core
- * of the project's 2-vCPU Xeon; median of 200 passes):
+ * Tuning.  Tile size, measured with a refresh-pass bench (fb.c with the
+ * fake hypervisor's scripted bitmap, 1024x768x32 surface over tracked
+ * VRAM, gcc -O2; thread CPU time per pass, 10th percentile of 200 passes,
+ * best of 5 runs, on the project's loaded 2-vCPU Xeon; microseconds):
  *
- *   scenario                    16x16    32x16    64x16   128x16    64x64
- *   idle (no dirty page)          0.4us    0.4us    0.4us    0.4us    0.4us
- *   cursor blink (9x2, 2 pages)   1.9us    2.1us    2.4us    3.5us    2.4us
- *   one 8x16 glyph (16 pages)     9us      10us     11us     15us     11us
- *   full screen changed (768 p)  1.33ms   1.05ms   0.93ms   0.90ms   0.98ms
- *   full screen, 1 px differs     0.45ms   0.33ms   0.27ms   0.25ms   0.27ms
- *   boxes emitted, full change    48        48       48       48       12
+ *   scenario                   16x16  32x16  64x16 128x16 256x16  64x8  64x64
+ *   idle (no dirty page)         1.2    1.4    1.2    1.2    1.2   1.2    1.0
+ *   cursor blink (9x2, 2 pages)  3.5    2.5    2.0    1.7    1.6   2.5    1.4
+ *   one 8x16 glyph (16 pages)    8.4    6.1    4.5    3.6    3.6   5.0    3.5
+ *   full screen changed          507    292    200    133    109   189    195
+ *   all dirty, 1 pixel differs   265    204    124     96     93   123    121
  *
- * Rectangles are exact (per-tile bounding box of the changed pixels), so
- * the tile size only trades the per-row memcmp call overhead (narrow tiles)
- * against the columns scanned for the bounding box (wide tiles).  64x16 is
- * within 10% of the best in every row; wider tiles lose on small changes.
- * Tile height only changes how many boxes a large change is split into
- * (rows are compared only where a dirty page touched them): 16 keeps a
- * full-screen change at 48 boxes, which libvncserver merges per client.
- * FB_TILE_W/FB_TILE_H may be overridden with -D for the bench.
+ * Rows are compared only where a dirty page touched them and each changed
+ * tile reports the exact bounding box of its changed pixels, so the tile
+ * size trades per-tile overhead (narrow tiles: more memcmp calls and
+ * boxes) against precision: changes in one tile are reported as one box
+ * spanning both.  128x16 is within 25% of the fastest everywhere; 256
+ * wide saves another 20% on full-screen passes but merges changes up to
+ * 255 pixels apart.  Height 16 keeps unrelated changes a few text lines
+ * apart in separate boxes.  A full-screen change is one box (pixman merges
+ * the bands).  FB_TILE_W/FB_TILE_H may be overridden with -D for the bench.
  */
 #ifndef FB_TILE_W
-#define FB_TILE_W 64 /* pixels */
+#define FB_TILE_W 128 /* pixels */
 #endif
 #ifndef FB_TILE_H
 #define FB_TILE_H 16 /* rows, at most 64 (one uint64_t row mask per tile) */
@@ -83,11 +84,15 @@ _Static_assert(FB_TILE_H >= 1 && FB_TILE_H <= 64, "tile row mask is a uint64_t")
 #define FB_REFRESH_MAX_MS 500
 
 /*
- * More boxes than this in one pass are sent as their bounding box.  A
- * checkerboard of changed 64x16 tiles on 1024x768 gives 384 boxes; past
- * ~256 the per-box cost in listeners (VNC: one rfbMarkRectAsModified per
- * box, which locks every client) exceeds copying the extents (measured:
- * 384 boxes 0.21 ms vs extents 0.09 ms with 2 VNC clients).
+ * More boxes than this in one pass are sent as one box per FB_TILE_H band
+ * (the extents of what changed in it).  Measured with the VNC listener and
+ * two libvncclient viewers connected, 384 scattered 1x1 changes on
+ * 1024x768: 0.18-0.26 ms of main-thread time per pass as 384 boxes (one
+ * copy + rfbMarkRectAsModified each, ~0.5 us per box), 0.07-0.10 ms as
+ * 48 band boxes; a full-screen copy is 0.25-0.4 ms.  At 256 a pass spends
+ * at most ~0.13 ms on per-box overhead, while scattered changes up to that
+ * count still go out as small rectangles (band boxes can be a whole row
+ * wide, so coarsening costs wire bytes).
  */
 #ifndef FB_MAX_UPDATE_RECTS
 #define FB_MAX_UPDATE_RECTS 256
@@ -97,7 +102,7 @@ _Static_assert(FB_TILE_H >= 1 && FB_TILE_H <= 64, "tile row mask is a uint64_t")
 #define FB_MAX_DIM 16384
 /* Xen's dirty-VRAM tracking covers at most 1 GiB. */
 #define FB_MAX_VRAM_PAGES (1u << 18)
-#define FB_PAGE_SIZE 4096u
+#define FB_PAGE_SIZE      4096u
 
 struct fb_listener {
     const struct fb_listener_ops *ops;
@@ -237,7 +242,8 @@ int fb_set_surface(unsigned width, unsigned height, pixman_format_code_t format,
             return -ENOMEM;
         data = own;
     }
-    pixman_image_t *img = pixman_image_create_bits(format, (int)width, (int)height, data, (int)stride);
+    pixman_image_t *img =
+        pixman_image_create_bits(format, (int)width, (int)height, data, (int)stride);
     if (!img) {
         free(own);
         return -ENOMEM;
@@ -255,8 +261,7 @@ int fb_set_surface(unsigned width, unsigned height, pixman_format_code_t format,
     fb.stride = stride;
     fb.bpp = bpp;
     fb.format = format;
-    pixman_region32_reset(&fb.marked,
-                          &(pixman_box32_t){0, 0, (int32_t)width, (int32_t)height});
+    pixman_region32_reset(&fb.marked, &(pixman_box32_t){0, 0, (int32_t)width, (int32_t)height});
     if (fb.vram_pages && fb_shadow_alloc() < 0)
         log_msg("fb", "no memory for the dirty-tracking shadow; using producer rectangles only");
     return 0;
@@ -287,8 +292,7 @@ void fb_track_vram(uint64_t first_gfn, uint64_t nr_pages, const uint8_t *vram, u
 {
     fb_init_once();
     if (nr_pages > FB_MAX_VRAM_PAGES) {
-        log_msg("fb", "VRAM range of %" PRIu64 " pages too large to track; tracking off",
-                nr_pages);
+        log_msg("fb", "VRAM range of %" PRIu64 " pages too large to track; tracking off", nr_pages);
         nr_pages = 0;
     }
     if (!nr_pages || !vram) {
@@ -301,8 +305,8 @@ void fb_track_vram(uint64_t first_gfn, uint64_t nr_pages, const uint8_t *vram, u
         fb_shadow_free();
         return;
     }
-    bool same_pixels = fb.vram_pages && fb.vram == vram && fb.vram_offset == offset &&
-                       fb.vram_pages == nr_pages;
+    bool same_pixels =
+        fb.vram_pages && fb.vram == vram && fb.vram_offset == offset && fb.vram_pages == nr_pages;
     if (fb.vram_pages != nr_pages) {
         free(fb.bitmap);
         fb.bitmap = calloc((nr_pages + 7) / 8, 1);
@@ -321,7 +325,8 @@ void fb_track_vram(uint64_t first_gfn, uint64_t nr_pages, const uint8_t *vram, u
      * whole new range dirty once, and the compare finds nothing. */
     if (!same_pixels || !fb.shadow) {
         if (fb_shadow_alloc() < 0)
-            log_msg("fb", "no memory for the dirty-tracking shadow; using producer rectangles only");
+            log_msg("fb",
+                    "no memory for the dirty-tracking shadow; using producer rectangles only");
     }
 }
 

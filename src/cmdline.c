@@ -12,12 +12,13 @@
  * -no-acpi, -device (kept as parsed opts, driver = implied key), -global;
  * -runas, -chroot, -xen-domid-restrict, -sandbox; --help and --version.
  * Accepted and ignored (§1.5.15): -nodefaults, -no-user-config, -display
- * none, -nographic, -net none, -vnc none, -monitor none, -parallel none,
- * suppress-vmdesc.
+ * none, -nographic, -net none, -monitor none, -parallel none,
+ * suppress-vmdesc.  -vnc (kept as text for the VNC front end, NULL for
+ * none) and -k (the layout name).
  *
  * Refuses, with one "xendm: <option>: <problem>" line on stderr and -1, at
  * the first offending word: options that later work will bring ("not
- * supported yet": -vnc other than none, -spice, -display sdl, -k, -vga,
+ * supported yet": -spice, -display sdl, -vga,
  * -usb, -usbdevice, -drive, -netdev, -net other than none, -kernel,
  * -initrd, -append, -incoming, -soundhw, and -device of the drivers in
  * config_devices_not_yet[]); every option not listed here ("unknown
@@ -1068,7 +1069,22 @@ static int config_opt_not_yet(struct config *cfg, struct config_pstate *ps, cons
 static int config_opt_vnc(struct config *cfg, struct config_pstate *ps, const char *opt,
                           const char *arg)
 {
-    return strcmp(arg, "none") ? config_opt_not_yet(cfg, ps, opt, arg) : 0;
+    /* the VNC front end checks the value itself when it starts */
+    g_free(cfg->vnc);
+    cfg->vnc = strcmp(arg, "none") ? g_strdup(arg) : NULL;
+    if (cfg->vnc && !*cfg->vnc)
+        return config_fail("%s: empty value", opt);
+    return 0;
+}
+
+static int config_opt_keymap(struct config *cfg, struct config_pstate *ps, const char *opt,
+                             const char *arg)
+{
+    if (!*arg)
+        return config_fail("%s: empty value", opt);
+    g_free(cfg->keymap);
+    cfg->keymap = g_strdup(arg);
+    return 0;
 }
 
 /* -net none; emulated NICs (-device + -netdev) come later. */
@@ -1111,6 +1127,8 @@ static void config_usage(FILE *f)
           "  -no-shutdown                   on guest power-off, stop but do not exit\n"
           "  -S                             start stopped, until QMP cont\n"
           "  -name [guest=]NAME[,process=P][,debug-threads=on|off]\n"
+          "  -vnc HOST:D[,to=L][,password=on][,share=...][,connections=N] | none\n"
+          "  -k LAYOUT                      keyboard layout for VNC keysyms (default en-us)\n"
           "\n"
           "QMP and character devices:\n"
           "  -chardev socket,id=ID,path=P|fd=N|host=H,port=P[,server=on|off][,wait=on|off]\n"
@@ -1138,11 +1156,11 @@ static void config_usage(FILE *f)
           "  -sandbox on|off[,obsolete=][,elevateprivileges=][,spawn=][,resourcecontrol=]\n"
           "\n"
           "Accepted, no effect:\n"
-          "  -nodefaults -no-user-config -display none -nographic -net none -vnc none\n"
+          "  -nodefaults -no-user-config -display none -nographic -net none\n"
           "  -monitor none -parallel none; -machine suppress-vmdesc=\n"
           "\n"
           "Not supported yet (refused):\n"
-          "  -vnc (other than none) -spice -display sdl -k -vga -usb -usbdevice\n"
+          "  -spice -display sdl -vga -usb -usbdevice\n"
           "  -drive -netdev -net (other than none) -kernel -initrd -append -incoming\n"
           "  -soundhw, and -device of:\n",
           f);
@@ -1209,7 +1227,7 @@ static const struct config_option config_options[] = {
     {"-monitor", true, config_opt_none_only},
     {"-parallel", true, config_opt_none_only},
     {"-spice", true, config_opt_not_yet},
-    {"-k", true, config_opt_not_yet},
+    {"-k", true, config_opt_keymap},
     {"-vga", true, config_opt_not_yet},
     {"-usb", false, config_opt_not_yet},
     {"-usbdevice", true, config_opt_not_yet},
@@ -1288,6 +1306,8 @@ int config_parse(int argc, char **argv, struct config *cfg)
 
 void config_free(struct config *cfg)
 {
+    g_free(cfg->vnc);
+    g_free(cfg->keymap);
     for (unsigned i = 0; i < cfg->n_chardevs; i++)
         config_chardev_clear(&cfg->chardevs[i]);
     g_free(cfg->chardevs);

@@ -129,7 +129,9 @@ struct config {
     struct config_global *globals; /* -global, argv order */
     unsigned n_globals;
 
-    /* Display (§1.5.3, §1.5.4): only "-vnc none" and "-display none" so far */
+    /* Display (§1.5.3, §1.5.4) */
+    char *vnc;      /* the -vnc value ("127.0.0.1:0,to=99"), NULL for none */
+    char *keymap;   /* -k LAYOUT, NULL when absent (VNC's default: en-us) */
     bool nographic; /* -nographic: no effect */
 
     /* Deprivileging (§1.5.13), applied by src/depriv.c */

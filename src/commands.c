@@ -24,6 +24,7 @@
 #include "devices/pci.h"
 #include "display/fb.h"
 #include "display/input.h"
+#include "display/vnc.h"
 #include "src/chardev.h"
 #include "src/commands.h"
 #include "src/hv.h"
@@ -35,6 +36,12 @@
 #define HOLD_TIME_DEFAULT_MS 100 /* QEMU's send-key default */
 
 static unsigned nr_vcpus = 1;
+static struct vnc *vnc;
+
+void commands_set_vnc(struct vnc *v)
+{
+    vnc = v;
+}
 
 static JsonNode *cmd_query_status(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
 {
@@ -95,21 +102,49 @@ static JsonNode *cmd_query_cpus_fast(struct qmp_conn *c, JsonObject *args, void 
 
 static JsonNode *cmd_query_vnc(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
 {
-    /* VNC arrives with the display issue; until then -vnc none is all that
-     * the command line accepts */
     JsonBuilder *b = json_builder_new();
+#ifdef HAVE_VNC
+    vnc_query(vnc, b);
+#else
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "enabled");
     json_builder_add_boolean_value(b, FALSE);
     json_builder_end_object(b);
+#endif
     JsonNode *n = json_builder_get_root(b);
     g_object_unref(b);
     return n;
 }
 
+static JsonNode *set_vnc_password(const char *pw, GError **err)
+{
+#ifdef HAVE_VNC
+    if (vnc && vnc_set_password(vnc, pw) == 0)
+        return NULL;
+#endif
+    return qmp_err_generic(err, "Could not set password");
+}
+
+/* change-vnc-password {"password"}: what libxl sends when vncpasswd is set */
 static JsonNode *cmd_change_vnc_password(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
 {
-    return qmp_err_generic(err, "Could not set password");
+    const char *pw;
+    if (qmp_arg_str(args, "password", QMP_ARG_REQUIRED, &pw, err) < 0)
+        return NULL;
+    return set_vnc_password(pw, err);
+}
+
+/* set_password {"protocol": "vnc", "password", "connected"?} */
+static JsonNode *cmd_set_password(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
+{
+    const char *protocol, *pw, *connected = NULL;
+    if (qmp_arg_str(args, "protocol", QMP_ARG_REQUIRED, &protocol, err) < 0 ||
+        qmp_arg_str(args, "password", QMP_ARG_REQUIRED, &pw, err) < 0 ||
+        qmp_arg_str(args, "connected", QMP_ARG_OPTIONAL, &connected, err) < 0)
+        return NULL;
+    if (strcmp(protocol, "vnc"))
+        return qmp_err_generic(err, "Parameter 'protocol' does not accept value '%s'", protocol);
+    return set_vnc_password(pw, err);
 }
 
 static void add_bar(JsonBuilder *b, struct pci_dev *pd, int i)
@@ -480,6 +515,7 @@ void commands_register(unsigned vcpus)
     qmp_register("query-cpus-fast", cmd_query_cpus_fast, NULL);
     qmp_register("query-vnc", cmd_query_vnc, NULL);
     qmp_register("change-vnc-password", cmd_change_vnc_password, NULL);
+    qmp_register("set_password", cmd_set_password, NULL);
     qmp_register("query-pci", cmd_query_pci, NULL);
     qmp_register("query-chardev", cmd_query_chardev, NULL);
     qmp_register("xen-set-global-dirty-log", cmd_dirty_log, NULL);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "display/vnc.h"
 #include "src/commands.h"
 #include "src/cmdline.h"
 #include "src/depriv.h"
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     loop = g_main_loop_new(NULL, FALSE);
     GPtrArray *servers = g_ptr_array_new_with_free_func((GDestroyNotify)qmp_server_free);
+    struct vnc *vnc = NULL;
     int status = 1;
 
     uint64_t below = cfg.max_ram_below_4g ? cfg.max_ram_below_4g : RAM_BELOW_4G_DEFAULT;
@@ -95,6 +97,27 @@ int main(int argc, char **argv)
     commands_register(xp.max_vcpus);
     if (open_monitors(&cfg, servers) < 0)
         goto out_machine;
+    if (cfg.vnc) {
+#ifdef HAVE_VNC
+        /* listening before "running": libxl asks query-vnc for the port */
+        GError *err = NULL;
+        vnc = vnc_start(cfg.vnc, &err);
+        if (vnc && vnc_set_keymap(vnc, cfg.keymap ? cfg.keymap : "en-us", &err) < 0) {
+            vnc_stop(vnc);
+            vnc = NULL;
+        }
+        if (!vnc) {
+            fprintf(stderr, "xendm: -vnc %s: %s\n", cfg.vnc, err->message);
+            g_error_free(err);
+            goto out_machine;
+        }
+        vnc_set_name(vnc, cfg.name ? cfg.name : "xendm");
+#else
+        fprintf(stderr, "xendm: -vnc: this xendm was built without VNC (--disable-vnc)\n");
+        goto out_machine;
+#endif
+    }
+    commands_set_vnc(vnc);
     if (xen_start() < 0)
         goto out_machine;
     if (xen_store_open(cfg.domid) < 0)
@@ -125,6 +148,10 @@ int main(int argc, char **argv)
 out_store:
     xen_store_close();
 out_machine:
+#ifdef HAVE_VNC
+    if (vnc)
+        vnc_stop(vnc);
+#endif
     g_ptr_array_set_size(servers, 0);
     machine_destroy();
 out_xen:

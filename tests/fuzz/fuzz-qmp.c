@@ -25,6 +25,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,29 @@ static void send_chunk(struct peer *p, const uint8_t *d, size_t len, bool with_f
     }
 }
 
+/*
+ * After our half-close the server must finish and close its end.  Normally
+ * one settle() shows the EOF; the wait is bounded (10 s) rather than
+ * immediate because one long run on a heavily loaded machine once saw the
+ * EOF late (not reproducible in 3000 replays of that input nor in a 400k
+ * run); a late EOF is reported, a missing one still aborts.
+ */
+static void await_eof(struct peer *p)
+{
+    int waits = 0;
+
+    settle(p);
+    while (!p->eof && waits < 100) {
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+        poll(&pfd, 1, 100);
+        settle(p);
+        waits++;
+    }
+    if (waits)
+        fprintf(stderr, "fuzz-qmp: EOF after %d extra waits (eof=%d)\n", waits, p->eof);
+    assert(p->eof);
+}
+
 /* Answer deferred commands (the buffered input after one may defer again). */
 static void complete_pending(struct peer *p)
 {
@@ -223,8 +247,7 @@ static void check_fresh_connection(void)
     settle(&p);
     assert(p.saw_final && !p.eof);
     shutdown(sp[1], SHUT_WR);
-    settle(&p);
-    assert(p.eof);
+    await_eof(&p);
     close(sp[1]);
     g_string_free(p.buf, TRUE);
 }
@@ -283,8 +306,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Half-close: the server finishes, closes its end (we see EOF). */
     shutdown(sp[1], SHUT_WR);
-    settle(&p);
-    assert(p.eof);
+    await_eof(&p);
     qmp_server_get_stats(srv, &st);
     assert(st.open_connections == 0);
     close(sp[1]);

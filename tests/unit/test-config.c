@@ -209,13 +209,10 @@ static void parse_fails(const char *line, const char *msg)
     "-device ide-hd,bus=ahci0.0,unit=0,drive=ahcidisk-0 "
 
 static const char *const peel_a[] = {
-    "-vnc: not supported yet",
     "-device cirrus-vga: not supported yet",
     NULL,
 };
-static const char *const peel_a_novnc[] = {"-device cirrus-vga: not supported yet", NULL};
 static const char *const peel_b[] = {
-    "-vnc: not supported yet",
     "-spice: not supported yet",
     "-device virtio-serial: not supported yet",
     "-device virtserialport: not supported yet",
@@ -231,7 +228,7 @@ static const char *const peel_b[] = {
     NULL,
 };
 #define PEEL_C_START                                                                               \
-    "-vnc: not supported yet", "-device cirrus-vga: not supported yet", "-usb: not supported yet", \
+    "-device cirrus-vga: not supported yet", "-usb: not supported yet",                            \
         "-usbdevice: not supported yet", "-device e1000: not supported yet",                       \
         "-netdev: not supported yet", "-device virtio-net: not supported yet",                     \
         "-netdev: not supported yet"
@@ -343,10 +340,10 @@ struct corpus_line {
 
 static const struct corpus_line corpus[] = {
     {"/config/corpus/a", HEAD VNC_DEFAULT CMD_A_BODY, peel_a, check_a},
-    {"/config/corpus/a-vnc0", HEAD "-vnc none " CMD_A_BODY, peel_a_novnc, check_a},
+    {"/config/corpus/a-vnc0", HEAD "-vnc none " CMD_A_BODY, peel_a, check_a},
     {"/config/corpus/b", HEAD VNC_DEFAULT CMD_B_BODY(SPICE_NOPASS), peel_b, check_b},
     {"/config/corpus/b-spicepasswd", HEAD VNC_DEFAULT CMD_B_BODY(SPICE_PASS), peel_b, check_b},
-    {"/config/corpus/b-vnc0", HEAD "-vnc none " CMD_B_BODY(SPICE_NOPASS), peel_b + 1, check_b},
+    {"/config/corpus/b-vnc0", HEAD "-vnc none " CMD_B_BODY(SPICE_NOPASS), peel_b, check_b},
     {"/config/corpus/c", HEAD VNC_DEFAULT CMD_C_1 CMD_C_2 CMD_C_DISK("raw"), peel_c, check_c},
     {"/config/corpus/c-cdrom", HEAD VNC_DEFAULT CMD_C_1 CMD_C_2 CMD_C_DISK("raw") CMD_C_CDROM,
      peel_c_cdrom, check_c},
@@ -550,7 +547,7 @@ static void test_corpus_qmp(void)
 static void test_not_yet_options(void)
 {
     static const char *const with_arg[] = {
-        "-spice",  "-k",      "-vga",    "-usbdevice", "-drive",   "-netdev",
+        "-spice",  "-vga",    "-usbdevice", "-drive",   "-netdev",
         "-kernel", "-initrd", "-append", "-incoming",  "-soundhw",
     };
 
@@ -561,20 +558,32 @@ static void test_not_yet_options(void)
         parse_fails(line, msg);
     }
     parse_fails("-xen-domid 1 -usb", "-usb: not supported yet");
-    parse_fails("-xen-domid 1 -vnc 127.0.0.1:0,to=99", "-vnc: not supported yet");
-    parse_fails("-xen-domid 1 -vnc :1", "-vnc: not supported yet");
     parse_fails("-xen-domid 1 -display sdl", "-display sdl: not supported yet");
     parse_fails("-xen-domid 1 -display none -display sdl,gl=on", "-display sdl: not supported yet");
     parse_fails("-xen-domid 1 -display gtk", "-display: gtk: not supported (only none)");
     parse_fails("-xen-domid 1 -net nic", "-net: not supported yet");
     parse_fails("-xen-domid 1 -net none -net user", "-net: not supported yet");
-    parse_fails("-xen-domid 1 -k en-us -spice port=1", "-k: not supported yet");
+    parse_fails("-xen-domid 1 -k en-us -spice port=1", "-spice: not supported yet");
     parse_fails("-xen-domid 1 -monitor stdio", "-monitor: stdio: not supported");
     parse_fails("-xen-domid 1 -parallel null", "-parallel: null: not supported");
 }
 
 /* The std VGA exists: "-device VGA" reaches the machine (which checks its
  * properties), it is no longer refused here. */
+static void test_vnc_and_keymap(void)
+{
+    struct config cfg;
+    char *argv[] = {"xendm", "-xen-domid", "1", "-vnc", "127.0.0.1:0,password=on,to=99", "-k", "de", NULL};
+    g_assert_cmpint(config_parse(7, argv, &cfg), ==, 0);
+    g_assert_cmpstr(cfg.vnc, ==, "127.0.0.1:0,password=on,to=99");
+    g_assert_cmpstr(cfg.keymap, ==, "de");
+    config_free(&cfg);
+    char *none[] = {"xendm", "-xen-domid", "1", "-vnc", "127.0.0.1:0", "-vnc", "none", NULL};
+    g_assert_cmpint(config_parse(7, none, &cfg), ==, 0);
+    g_assert_null(cfg.vnc); /* the later one wins, as in QEMU */
+    config_free(&cfg);
+}
+
 static void test_vga_accepted(void)
 {
     struct config cfg;
@@ -1392,6 +1401,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/not-yet/options", test_not_yet_options);
     g_test_add_func("/config/not-yet/devices", test_not_yet_devices);
     g_test_add_func("/config/vga-accepted", test_vga_accepted);
+    g_test_add_func("/config/vnc-and-keymap", test_vnc_and_keymap);
     g_test_add_func("/config/accepted-noops", test_accepted_noops);
     g_test_add_func("/config/unknown-and-missing", test_unknown_and_missing);
     g_test_add_func("/config/bad/domid", test_domid);

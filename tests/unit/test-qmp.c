@@ -1391,6 +1391,18 @@ static void test_half_close(void)
     client_wait_eof(cl);
     client_close(cl);
     wait_open_conns(s, 0);
+
+    /* fuzz-qmp crash d6bb1aca...: three single quotes (an empty
+     * single-quoted string, then an unterminated one), then half-close:
+     * the error reply, then the server closes its end. */
+    cl = client_open(path, true);
+    client_send(cl, "'''");
+    shutdown(cl->fd, SHUT_WR);
+    expect_error(cl, NULL, "GenericError", "QMP input must be a JSON object");
+    client_wait_eof(cl);
+    g_assert_cmpuint(cl->buf->len, ==, 0);
+    client_close(cl);
+    wait_open_conns(s, 0);
     server_free(s, path);
 }
 

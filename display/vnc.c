@@ -1,0 +1,2087 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The VNC front end of vnc.h on libvncserver 0.9.14, in its threaded mode,
+ * with the parts that decide policy kept on the main loop.
+ *
+ * Connection life:
+ *   vnc-accept  accept4() on our own listening sockets (bound here, with
+ *               the to= port search), rfbNewClient() (sends "RFB 003.008",
+ *               peeks 100 ms for WebSockets); newClientHook puts the
+ *               client ON HOLD, and once rfbNewClient() has returned it is
+ *               queued for the main thread.
+ *   main        runs the rest of the handshake on a non-blocking fd watch:
+ *               version, security type, VNC DES challenge against the
+ *               password set over QMP, ClientInit's shared flag (QEMU's
+ *               share policy and connections= limit are applied here), then
+ *               lets libvncserver write ServerInit (state
+ *               RFB_INITIALISATION_SHARED, so it reads nothing) and starts
+ *               its per-client threads with rfbStartOnHoldClient().
+ *   vnc-in      libvncserver's clientInput: parses messages; our key,
+ *               pointer and extended-key hooks only queue events.
+ *   vnc-out     libvncserver's clientOutput: encodes from the published RFB
+ *               framebuffer and writes, blocking on its own socket only;
+ *               it also writes our -258 acknowledgement after an update.
+ *   gone        the clientGoneHook (on vnc-in, or main for refused
+ *               handshakes) queues the client; main joins vnc-in, releases
+ *               keys it held, frees.
+ *
+ * Sharing the framebuffer with vnc-out: main copies changed rectangles from
+ * fb_image() into the RFB framebuffer (always x8r8g8b8) and marks them
+ * modified; a writer may send a rectangle half old, half new, but it is
+ * marked again after the copy, so every viewer converges on the frame (the
+ * libvncserver threaded model; ThreadSanitizer reports this one race, in
+ * copy_rect, and it is intended).  A resize swaps the buffer only while
+ * holding every client's sendMutex, taken with trylock so that main never
+ * waits: a client busy sending makes the resize retry every
+ * VNC_RESIZE_RETRY_MS, and one that keeps it busy for VNC_RESIZE_STALL_MS
+ * is disconnected.  (rfbNewFramebuffer() would block main on a stalled
+ * client's sendMutex, so the swap is done here on the same fields.)
+ *
+ * Stalled clients: a writer blocked on a full socket holds nothing main
+ * needs (rfbMarkRectAsModified only takes the per-client updateMutex, which
+ * writers never hold while writing); it costs one thread and its socket
+ * buffer, and libvncserver drops it after VNC_CLIENT_TIMEOUT_MS without
+ * progress.  Disconnecting one (policy, resize, stop) shuts its socket down
+ * through a dup'd descriptor so the blocked write returns at once.
+ *
+ * Keyboard: keysyms go through a keysym -> (qnum, shift, AltGr) table built
+ * at start-up from xkeyboard-config with libxkbcommon for the -k layout
+ * (every keycode and shift level of the layout; evdev code - 8 is the
+ * Linux KEY_ code, which is the set-1 scancode for KEY_ESC..KEY_F12 and
+ * goes through linux_to_qnum() for the rest).  When a keysym sits on
+ * several keys, the one matching the modifiers the viewer holds wins (as in
+ * QEMU); missing Shift/AltGr are pressed around the key, extra ones
+ * released and restored.  Viewers that send QEMU's Extended Key Event
+ * (pseudo-encoding -258, message 255/0) give the scancode itself.
+ *
+ * Left out: TLS/VeNCrypt, SASL, websocket= (libvncserver still answers a
+ * WebSockets handshake on the RFB port; it cannot be switched off at run
+ * time), lossy/JPEG tuning, audio, clipboard, cursor shape (no producer has
+ * a cursor plane yet: the guest draws its own), lock-key sync, dead keys
+ * (a keysym only reachable through a dead key is dropped and counted),
+ * password expiry, Apple's RFB 3.889 (expects no ClientInit: it times out).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <linux/input-event-codes.h>
+#include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
+#include <xkbcommon/xkbcommon.h>
+
+#include "display/fb.h"
+#include "display/input.h"
+#include "display/vnc.h"
+#include "src/log.h"
+
+/* ------------------------------------------------------------ tuning --- */
+
+/* QEMU's default for connections= (ui/vnc.c). */
+#define VNC_DEFAULT_CONNECTIONS 32
+/* Surface shown before any producer set one (QEMU shows 640x480 too). */
+#define VNC_DEFAULT_W 640
+#define VNC_DEFAULT_H 480
+/*
+ * A viewer that has not finished the handshake (version, auth, ClientInit)
+ * after this long is dropped.  TigerVNC and remote-viewer connect first and
+ * open their password dialog when the VNC challenge arrives, so a person
+ * typing the password is inside the handshake: two minutes for that.  It
+ * bounds how long a silent connection holds one of the connections=
+ * handshake slots.
+ */
+#define VNC_HANDSHAKE_TIMEOUT_MS 120000
+/*
+ * libvncserver's maxClientWait: how long a reader waits for the rest of a
+ * message and a writer waits without any progress before the client is
+ * dropped.  This is libvncserver's own default (rfbMaxClientWait).  A
+ * viewer that stops reading costs one blocked vnc-out thread and its
+ * socket buffers for at most this long; the stalled-viewer test measured
+ * no RSS growth (+0 kB) over 2 s of full-screen churn at 1600x1200 while
+ * another viewer kept receiving every refresh (~60 updates/s).
+ */
+#define VNC_CLIENT_TIMEOUT_MS 20000
+/*
+ * vnc-out sleeps this long after being woken before it encodes, so the
+ * rectangles of one refresh pass go out as one FramebufferUpdate: the
+ * listener's part of a pass takes 0.07-0.4 ms (measured with two viewers,
+ * see FB_MAX_UPDATE_RECTS in fb.c), well inside 5 ms.  libvncserver's
+ * default; measured end to end, a full 1024x768 frame reaches two loopback
+ * viewers 10-13 ms after the pass (raw or ZRLE), 5 ms of it this sleep.
+ */
+#define VNC_DEFER_UPDATE_MS 5
+/*
+ * Resize while a writer is mid-update: retry every 10 ms (sending a full
+ * 1024x768 frame to a loopback viewer takes 5-8 ms, measured as above);
+ * after 2 s the writers still busy are disconnected: a 16 MiB worst-case
+ * raw frame (2560x1600x32) needs 1.3 s at 100 Mbit/s, so a viewer slower
+ * than that would hold every other viewer on the old mode.  In the
+ * stalled-viewer test the resize went through 2.0 s after the mode change.
+ */
+#define VNC_RESIZE_RETRY_MS 10
+#define VNC_RESIZE_STALL_MS 2000
+/*
+ * Input events queued for the main thread.  A reader that finds the queue
+ * full waits (the viewer's input is throttled, never dropped: a dropped key
+ * release is a stuck key).  Typing and pointer motion are a few hundred
+ * events per second; pointer motion is coalesced in the queue.
+ */
+#define VNC_EVQ_MAX 1024
+/* Keys one viewer may hold at once (the rest are sent without release
+ * bookkeeping). */
+#define VNC_MAX_DOWN 32
+/* Shift-level candidates kept per keysym (a keysym on more keys than this
+ * keeps the first ones in keycode order). */
+#define VNC_KM_CANDIDATES 4
+
+/* RFB constants of the handshake (RFC 6143). */
+#define RFB_SEC_NONE     1
+#define RFB_SEC_VNC      2
+#define RFB_QEMU_MSG     255
+#define RFB_QEMU_EXT_KEY 0
+
+/* ------------------------------------------------------------- types --- */
+
+enum vnc_share { SHARE_ALLOW_EXCLUSIVE, SHARE_FORCE_SHARED, SHARE_IGNORE };
+
+enum vc_state { VC_HANDSHAKE, VC_ESTABLISHED };
+enum hs_step { HS_VERSION, HS_SECTYPE, HS_AUTH, HS_INIT };
+
+/* Modifier bits of a keymap candidate / fake modifier operations. */
+#define KM_SHIFT 0x100u
+#define KM_ALTGR 0x200u
+
+/* One key a viewer holds, and what we did around it. */
+struct vnc_down {
+    uint32_t keysym;
+    uint8_t qnum;
+    uint8_t nfake;
+    uint8_t fake_qnum[4];
+    bool fake_press[4]; /* true: we pressed it; false: we released it */
+};
+
+struct vnc;
+
+struct vnc_client {
+    struct vnc *v;
+    /* v->lock: */
+    rfbClientPtr cl; /* NULL once libvncserver has let go of it */
+    int shut_fd;     /* dup of the socket, for shutdown(); -1 when gone */
+    /* main thread: */
+    enum vc_state state;
+    bool exclusive, closing, resize_busy;
+    gint ext_ack; /* vnc-in asks vnc-out to acknowledge -258 */
+    pthread_t in_thread;
+    bool has_thread;
+    char host[NI_MAXHOST], service[NI_MAXSERV];
+    int family;
+    guint hs_watch, hs_timer;
+    enum hs_step step;
+    int minor;
+    uint8_t buf[16];
+    size_t have;
+    uint8_t challenge[16];
+    int last_x, last_y;
+    bool have_last;
+    int last_mask;
+    struct vnc_down down[VNC_MAX_DOWN];
+    unsigned ndown;
+    struct vnc_client *next;
+};
+
+enum ev_type { VEV_NEW, VEV_GONE, VEV_KEY, VEV_EXTKEY, VEV_PTR, VEV_LOG };
+
+struct vnc_event {
+    enum ev_type type;
+    struct vnc_client *c;
+    bool down;
+    uint32_t keysym, keycode;
+    int mask, x, y;
+    char *msg;
+};
+
+struct km_entry {
+    unsigned n;
+    uint16_t code[VNC_KM_CANDIDATES]; /* qnum | KM_SHIFT | KM_ALTGR */
+};
+
+struct vnc_keymap {
+    GHashTable *syms; /* keysym -> struct km_entry */
+    unsigned shift_qnum, altgr_qnum;
+};
+
+struct vnc {
+    rfbScreenInfoPtr screen;
+    /* published framebuffer (main writes; vnc-out reads) */
+    uint8_t *rfb_fb;
+    pixman_image_t *rfb_img;
+    unsigned w, h;
+
+    int lfd[2];
+    unsigned nlfd;
+    char host[NI_MAXHOST];
+    const char *family;
+    int port;
+
+    bool password_on, password_set;
+    char password[9];
+    enum vnc_share share;
+    unsigned max_conns;
+    char desktop[160];
+
+    /* pthread primitives rather than GLib's so that ThreadSanitizer sees
+     * the synchronisation with libvncserver's threads */
+    pthread_mutex_t lock;       /* recursive */
+    struct vnc_client *clients; /* main */
+    unsigned nclients, nhandshaking;
+    gint hs_atomic; /* handshakes, as the accept thread sees them */
+    gint stopping;
+
+    int efd;
+    guint ev_watch;
+    pthread_mutex_t evlock;
+    pthread_cond_t evcond; /* CLOCK_MONOTONIC */
+    GQueue evq;
+    unsigned ninput;
+
+    GThread *accept_thread;
+    int stop_efd;
+
+    struct fb_listener *listener;
+    bool listener_synced;
+    bool resize_pending;
+    unsigned pend_w, pend_h;
+    gint64 resize_since;
+    guint resize_timer;
+
+    struct vnc_keymap *km;
+    uint8_t qheld[256]; /* per qnum: viewer presses not yet released */
+    uint8_t qwire[256]; /* per qnum: what the guest was last told (1 down) */
+
+    struct vnc_stats st;
+    gint connections;
+};
+
+/* libvncserver's log hooks have no context; only one server exists. */
+static struct vnc *vnc_current;
+
+static void vnc_drain(struct vnc *v);
+static void vnc_drop(struct vnc_client *c, bool kicked);
+
+/* ------------------------------------------------------------ errors --- */
+
+static struct vnc *vnc_fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static struct vnc *vnc_fail(GError **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, msg);
+    g_free(msg);
+    return NULL;
+}
+
+/* -------------------------------------------------------- spec parsing -- */
+
+/* Split a QEMU option string at ',' where ",," is a literal comma. */
+static GPtrArray *split_opts(const char *s)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    GString *cur = g_string_new(NULL);
+    for (const char *p = s;; p++) {
+        if (*p == ',' && p[1] == ',') {
+            g_string_append_c(cur, ',');
+            p++;
+        } else if (*p == ',' || !*p) {
+            g_ptr_array_add(a, g_string_free(cur, FALSE));
+            if (!*p)
+                break;
+            cur = g_string_new(NULL);
+        } else {
+            g_string_append_c(cur, *p);
+        }
+    }
+    return a;
+}
+
+static bool parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    if (!*s || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(s, &end, 10);
+    if (errno || *end || x > max)
+        return false;
+    *out = (unsigned)x;
+    return true;
+}
+
+static int parse_bool(const char *s)
+{
+    if (!strcmp(s, "on") || !strcmp(s, "yes") || !strcmp(s, "true"))
+        return 1;
+    if (!strcmp(s, "off") || !strcmp(s, "no") || !strcmp(s, "false"))
+        return 0;
+    return -1;
+}
+
+struct vnc_spec {
+    char *host; /* NULL = all addresses */
+    unsigned display, to;
+    bool password;
+    enum vnc_share share;
+    unsigned connections;
+};
+
+static bool parse_spec(const char *spec, struct vnc_spec *o, GError **err)
+{
+    GPtrArray *a = split_opts(spec);
+    bool ok = false;
+    const char *first = a->pdata[0];
+    memset(o, 0, sizeof(*o));
+    o->share = SHARE_ALLOW_EXCLUSIVE;
+    o->connections = VNC_DEFAULT_CONNECTIONS;
+    const unsigned max_display = 65535 - 5900;
+
+    if (!strncmp(first, "unix:", 5)) {
+        vnc_fail(err, "-vnc %s: UNIX socket displays are not supported", spec);
+        goto out;
+    }
+    const char *colon = strrchr(first, ':');
+    if (!colon) {
+        vnc_fail(err, "-vnc %s: expected HOST:DISPLAY", spec);
+        goto out;
+    }
+    if (!parse_uint(colon + 1, max_display, &o->display)) {
+        vnc_fail(err, "-vnc %s: bad display number '%s'", spec, colon + 1);
+        goto out;
+    }
+    size_t hl = (size_t)(colon - first);
+    if (hl >= 2 && first[0] == '[' && first[hl - 1] == ']')
+        o->host = g_strndup(first + 1, hl - 2);
+    else if (hl)
+        o->host = g_strndup(first, hl);
+    o->to = o->display;
+
+    for (unsigned i = 1; i < a->len; i++) {
+        const char *opt = a->pdata[i];
+        const char *eq = strchr(opt, '=');
+        char *key = eq ? g_strndup(opt, (size_t)(eq - opt)) : g_strdup(opt);
+        const char *val = eq ? eq + 1 : NULL;
+        bool good = true;
+        if (!strcmp(key, "to")) {
+            good = val && parse_uint(val, max_display, &o->to);
+        } else if (!strcmp(key, "password")) {
+            int b = val ? parse_bool(val) : 1;
+            good = b >= 0;
+            o->password = b == 1;
+        } else if (!strcmp(key, "share")) {
+            if (val && !strcmp(val, "allow-exclusive"))
+                o->share = SHARE_ALLOW_EXCLUSIVE;
+            else if (val && !strcmp(val, "force-shared"))
+                o->share = SHARE_FORCE_SHARED;
+            else if (val && !strcmp(val, "ignore"))
+                o->share = SHARE_IGNORE;
+            else
+                good = false;
+        } else if (!strcmp(key, "connections")) {
+            good = val && parse_uint(val, 1024, &o->connections) && o->connections > 0;
+        } else {
+            vnc_fail(err, "-vnc: option '%s' is not supported", key);
+            g_free(key);
+            goto out;
+        }
+        if (!good) {
+            vnc_fail(err, "-vnc: bad value for '%s': '%s'", key, val ? val : "");
+            g_free(key);
+            goto out;
+        }
+        g_free(key);
+    }
+    if (o->to < o->display)
+        o->to = o->display;
+    ok = true;
+out:
+    if (!ok)
+        g_free(o->host);
+    g_ptr_array_free(a, TRUE);
+    return ok;
+}
+
+/* ------------------------------------------------------------ listen --- */
+
+/*
+ * Bind HOST:port for every address family HOST resolves to (at most one
+ * socket per family).  Returns the number bound (0 with *busy set when the
+ * port is in use), or -1 with err set on another failure.
+ */
+static int listen_port(struct vnc *v, const char *host, int port, bool *busy, GError **err)
+{
+    char svc[12];
+    snprintf(svc, sizeof(svc), "%d", port);
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res;
+    int rc = getaddrinfo(host, svc, &hints, &res);
+    if (rc) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "-vnc: cannot resolve '%s': %s",
+                    host ? host : "", gai_strerror(rc));
+        return -1;
+    }
+    bool have4 = false, have6 = false;
+    int last_errno = 0;
+    *busy = false;
+    v->nlfd = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if ((ai->ai_family == AF_INET && have4) || (ai->ai_family == AF_INET6 && have6) ||
+            (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
+            continue;
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            last_errno = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 16) < 0) {
+            last_errno = errno;
+            close(fd);
+            if (last_errno == EADDRINUSE) {
+                *busy = true;
+                break;
+            }
+            continue;
+        }
+        if (ai->ai_family == AF_INET)
+            have4 = true;
+        else
+            have6 = true;
+        v->lfd[v->nlfd++] = fd;
+    }
+    freeaddrinfo(res);
+    if (*busy) {
+        for (unsigned i = 0; i < v->nlfd; i++)
+            close(v->lfd[i]);
+        v->nlfd = 0;
+        return 0;
+    }
+    if (!v->nlfd) {
+        g_set_error(err, G_IO_ERROR, g_io_error_from_errno(last_errno ? last_errno : EINVAL),
+                    "-vnc: cannot listen on %s:%d: %s", host ? host : "*", port,
+                    g_strerror(last_errno ? last_errno : EINVAL));
+        return -1;
+    }
+    return (int)v->nlfd;
+}
+
+static void describe_listener(struct vnc *v)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    v->family = "ipv4";
+    snprintf(v->host, sizeof(v->host), "127.0.0.1");
+    if (getsockname(v->lfd[0], (struct sockaddr *)&ss, &len) == 0) {
+        getnameinfo((struct sockaddr *)&ss, len, v->host, sizeof(v->host), NULL, 0, NI_NUMERICHOST);
+        v->family = ss.ss_family == AF_INET6 ? "ipv6" : "ipv4";
+    }
+}
+
+/* ------------------------------------------------------------ events --- */
+
+static void ev_wake(struct vnc *v)
+{
+    uint64_t one = 1;
+    ssize_t n = write(v->efd, &one, sizeof(one));
+    (void)n; /* EAGAIN only when the counter is saturated: already awake */
+}
+
+/* Queue an event for the main thread.  Input events wait while the queue
+ * is full (backpressure on that viewer's reader). */
+static void ev_push(struct vnc *v, struct vnc_event *e)
+{
+    bool input = e->type == VEV_KEY || e->type == VEV_EXTKEY || e->type == VEV_PTR;
+    pthread_mutex_lock(&v->evlock);
+    if (e->type == VEV_PTR) {
+        struct vnc_event *t = g_queue_peek_tail(&v->evq);
+        if (t && t->type == VEV_PTR && t->c == e->c && t->mask == e->mask) {
+            t->x = e->x; /* pure motion: only the newest position matters */
+            t->y = e->y;
+            pthread_mutex_unlock(&v->evlock);
+            g_free(e);
+            return;
+        }
+    }
+    if (e->type == VEV_LOG && g_queue_get_length(&v->evq) >= VNC_EVQ_MAX) {
+        pthread_mutex_unlock(&v->evlock); /* main is behind: drop chatter */
+        g_free(e->msg);
+        g_free(e);
+        return;
+    }
+    if (input) {
+        while (v->ninput >= VNC_EVQ_MAX && !g_atomic_int_get(&v->stopping)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += 100000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&v->evcond, &v->evlock, &ts);
+        }
+        v->ninput++;
+    }
+    bool was_empty = g_queue_is_empty(&v->evq);
+    g_queue_push_tail(&v->evq, e);
+    pthread_mutex_unlock(&v->evlock);
+    if (was_empty)
+        ev_wake(v);
+}
+
+static void ev_simple(struct vnc *v, enum ev_type type, struct vnc_client *c)
+{
+    struct vnc_event *e = g_new0(struct vnc_event, 1);
+    e->type = type;
+    e->c = c;
+    ev_push(v, e);
+}
+
+/* ---------------------------------------------------- libvncserver hooks -- */
+
+static void vnc_rfb_log(const char *fmt, ...)
+{
+    /* libvncserver's chatter (one line per connect, per encoding); our own
+     * connect/disconnect messages are logged by the main thread */
+}
+
+static void vnc_rfb_err(const char *fmt, ...)
+{
+    struct vnc *v = vnc_current;
+    if (!v)
+        return;
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    g_strchomp(buf);
+    struct vnc_event *e = g_new0(struct vnc_event, 1);
+    e->type = VEV_LOG;
+    e->msg = g_strdup(buf);
+    ev_push(v, e);
+}
+
+static void vnc_client_gone(rfbClientPtr cl);
+
+/* vnc-accept: a connection was accepted and greeted. */
+static enum rfbNewClientAction vnc_new_client(rfbClientPtr cl)
+{
+    struct vnc *v = cl->screen->screenData;
+    if (g_atomic_int_get(&v->stopping))
+        return RFB_CLIENT_REFUSE;
+    struct vnc_client *c = g_new0(struct vnc_client, 1);
+    c->v = v;
+    c->cl = cl;
+    c->shut_fd = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getpeername(cl->sock, (struct sockaddr *)&ss, &len) == 0) {
+        getnameinfo((struct sockaddr *)&ss, len, c->host, sizeof(c->host), c->service,
+                    sizeof(c->service), NI_NUMERICHOST | NI_NUMERICSERV);
+        c->family = ss.ss_family;
+    }
+    cl->clientData = c;
+    cl->clientGoneHook = vnc_client_gone;
+    g_atomic_int_inc(&v->hs_atomic);
+    /* queued by vnc_accept_main once rfbNewClient() has returned: it sets
+     * cl->onHold after this hook, which must not race with main's
+     * rfbStartOnHoldClient() */
+    return RFB_CLIENT_ON_HOLD;
+}
+
+/* Any thread, after libvncserver is done with cl (it frees cl next). */
+static void vnc_client_gone(rfbClientPtr cl)
+{
+    struct vnc_client *c = cl->clientData;
+    if (!c)
+        return;
+    struct vnc *v = c->v;
+    /* libvncserver 0.9.14 never frees a client's extension records */
+    for (rfbExtensionData *e = cl->extensions, *next; e; e = next) {
+        next = e->next;
+        free(e->data);
+        free(e);
+    }
+    cl->extensions = NULL;
+    pthread_mutex_lock(&v->lock);
+    c->cl = NULL;
+    if (c->shut_fd >= 0)
+        close(c->shut_fd);
+    c->shut_fd = -1;
+    pthread_mutex_unlock(&v->lock);
+    ev_simple(v, VEV_GONE, c);
+}
+
+/* vnc-in */
+static void vnc_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+    struct vnc_client *c = cl->clientData;
+    struct vnc_event *e = g_new0(struct vnc_event, 1);
+    e->type = VEV_KEY;
+    e->c = c;
+    e->down = down;
+    e->keysym = keysym;
+    ev_push(c->v, e);
+}
+
+/* vnc-in */
+static void vnc_ptr(int mask, int x, int y, rfbClientPtr cl)
+{
+    struct vnc_client *c = cl->clientData;
+    struct vnc_event *e = g_new0(struct vnc_event, 1);
+    e->type = VEV_PTR;
+    e->c = c;
+    e->mask = mask;
+    e->x = x;
+    e->y = y;
+    ev_push(c->v, e);
+}
+
+/* vnc-out, before every update: give the writer thread its name. */
+static void vnc_display_hook(rfbClientPtr cl)
+{
+    static __thread bool named;
+    if (!named) {
+        pthread_setname_np(pthread_self(), "vnc-out");
+        named = true;
+    }
+}
+
+/* The protocol extension: QEMU Extended Key Events, plus a close hook on
+ * every client (enabled at connect). */
+static rfbBool vnc_ext_new(rfbClientPtr cl, void **data)
+{
+    *data = NULL;
+    return TRUE;
+}
+
+/* rfbCloseClient(), any thread: make a writer blocked on this socket give
+ * up now instead of after VNC_CLIENT_TIMEOUT_MS. */
+static void vnc_ext_close(rfbClientPtr cl, void *data)
+{
+    struct vnc_client *c = cl->clientData;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->v->lock);
+    if (c->shut_fd >= 0)
+        shutdown(c->shut_fd, SHUT_RDWR);
+    pthread_mutex_unlock(&c->v->lock);
+}
+
+/* vnc-in, SetEncodings with -258: acknowledge it with an empty
+ * pseudo-rectangle of that encoding (what QEMU sends; clients enable the
+ * extended key message on seeing it).  The acknowledgement is written by
+ * vnc-out after an update (vnc_display_finished): libvncclient replaces
+ * its table of usable messages when libvncserver's SupportedMessages
+ * rectangle arrives, so the ack must come after that rectangle. */
+static rfbBool vnc_ext_encoding(rfbClientPtr cl, void **data, int enc)
+{
+    if (enc != (int)rfbEncodingQemuExtendedKeyEvent)
+        return FALSE;
+    struct vnc_client *c = cl->clientData;
+    g_atomic_int_set(&c->ext_ack, 1);
+    return TRUE;
+}
+
+/* vnc-out, after each update, holding the client's sendMutex. */
+static void vnc_display_finished(rfbClientPtr cl, int result)
+{
+    struct vnc_client *c = cl->clientData;
+    if (!c || !result || cl->enableSupportedMessages || !g_atomic_int_get(&c->ext_ack))
+        return; /* a SupportedMessages rectangle is still to go: ack after it */
+    static const uint8_t ack[16] = {rfbFramebufferUpdate,
+                                    0,
+                                    0,
+                                    1, /* one rectangle */
+                                    0,
+                                    0,
+                                    0,
+                                    0,
+                                    0,
+                                    0,
+                                    0,
+                                    0, /* x y w h = 0 */
+                                    0xff,
+                                    0xff,
+                                    0xfe,
+                                    0xfe}; /* -258 */
+    g_atomic_int_set(&c->ext_ack, 0);
+    rfbWriteExact(cl, (const char *)ack, sizeof(ack));
+}
+
+/* vnc-in: message type 255 (QEMU client message). */
+static rfbBool vnc_ext_message(rfbClientPtr cl, void *data, const rfbClientToServerMsg *msg)
+{
+    if (msg->type != RFB_QEMU_MSG)
+        return FALSE;
+    uint8_t b[11]; /* subtype, down(2), keysym(4), keycode(4) */
+    if (rfbReadExact(cl, (char *)b, 1) <= 0) {
+        rfbCloseClient(cl);
+        return TRUE;
+    }
+    if (b[0] != RFB_QEMU_EXT_KEY) {
+        rfbErr("vnc: unsupported QEMU client message subtype %u; closing\n", b[0]);
+        rfbCloseClient(cl);
+        return TRUE;
+    }
+    if (rfbReadExact(cl, (char *)b + 1, 10) <= 0) {
+        rfbCloseClient(cl);
+        return TRUE;
+    }
+    struct vnc_client *c = cl->clientData;
+    struct vnc_event *e = g_new0(struct vnc_event, 1);
+    e->type = VEV_EXTKEY;
+    e->c = c;
+    e->down = (b[1] << 8 | b[2]) != 0;
+    e->keysym = (uint32_t)b[3] << 24 | (uint32_t)b[4] << 16 | (uint32_t)b[5] << 8 | b[6];
+    e->keycode = (uint32_t)b[7] << 24 | (uint32_t)b[8] << 16 | (uint32_t)b[9] << 8 | b[10];
+    ev_push(c->v, e);
+    return TRUE;
+}
+
+static int vnc_ext_encodings[] = {(int)rfbEncodingQemuExtendedKeyEvent, 0};
+
+static rfbProtocolExtension vnc_ext = {
+    .newClient = vnc_ext_new,
+    .pseudoEncodings = vnc_ext_encodings,
+    .enablePseudoEncoding = vnc_ext_encoding,
+    .handleMessage = vnc_ext_message,
+    .close = vnc_ext_close,
+};
+
+/* ------------------------------------------------------- vnc-accept ---- */
+
+static gpointer vnc_accept_main(gpointer data)
+{
+    struct vnc *v = data;
+    for (;;) {
+        struct pollfd p[3];
+        unsigned n = 0;
+        for (unsigned i = 0; i < v->nlfd; i++)
+            p[n++] = (struct pollfd){.fd = v->lfd[i], .events = POLLIN};
+        p[n++] = (struct pollfd){.fd = v->stop_efd, .events = POLLIN};
+        if (poll(p, n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[n - 1].revents)
+            break;
+        for (unsigned i = 0; i + 1 < n; i++) {
+            if (!(p[i].revents & POLLIN))
+                continue;
+            int fd = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd < 0)
+                continue;
+            g_atomic_int_inc(&v->connections);
+            /* too many half-open connections: don't spend a handshake slot */
+            if ((unsigned)g_atomic_int_get(&v->hs_atomic) >= v->max_conns) {
+                close(fd);
+                continue;
+            }
+            rfbClientPtr cl = rfbNewClient(v->screen, fd); /* -> vnc_new_client */
+            if (cl && cl->clientData)
+                ev_simple(v, VEV_NEW, cl->clientData);
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------ framebuffer ---- */
+
+/* Copy a rectangle of the current surface into the RFB framebuffer. */
+static void copy_rect(struct vnc *v, pixman_image_t *dst, unsigned dw, unsigned dh, int x, int y,
+                      int w, int h)
+{
+    pixman_image_t *src = fb_image();
+    if (!src)
+        return;
+    int sw = pixman_image_get_width(src), sh = pixman_image_get_height(src);
+    if (x < 0) {
+        w += x;
+        x = 0;
+    }
+    if (y < 0) {
+        h += y;
+        y = 0;
+    }
+    int mw = sw < (int)dw ? sw : (int)dw, mh = sh < (int)dh ? sh : (int)dh;
+    if (x + w > mw)
+        w = mw - x;
+    if (y + h > mh)
+        h = mh - y;
+    if (w <= 0 || h <= 0)
+        return;
+    if (pixman_image_get_format(src) == PIXMAN_x8r8g8b8) {
+        const uint8_t *s = (const uint8_t *)pixman_image_get_data(src);
+        int ss = pixman_image_get_stride(src);
+        uint8_t *d = (uint8_t *)pixman_image_get_data(dst);
+        int ds = pixman_image_get_stride(dst);
+        for (int r = y; r < y + h; r++)
+            memcpy(d + (size_t)r * ds + (size_t)x * 4, s + (size_t)r * ss + (size_t)x * 4,
+                   (size_t)w * 4);
+    } else {
+        pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, dst, x, y, 0, 0, x, y, w, h);
+    }
+}
+
+static void vnc_fb_update(void *opaque, int x, int y, int w, int h)
+{
+    struct vnc *v = opaque;
+    v->listener_synced = true;
+    if (v->resize_pending)
+        return; /* the whole new frame is copied when the resize goes through */
+    copy_rect(v, v->rfb_img, v->w, v->h, x, y, w, h);
+    rfbMarkRectAsModified(v->screen, x, y, x + w, y + h);
+    v->st.updates++;
+}
+
+/* Swap in a w x h framebuffer if no writer is busy.  Main thread. */
+static bool vnc_try_resize(struct vnc *v)
+{
+    unsigned w = v->pend_w, h = v->pend_h;
+    uint8_t *nfb = calloc((size_t)w * h, 4);
+    pixman_image_t *nimg =
+        nfb ? pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w, (int)h, (uint32_t *)nfb, (int)w * 4)
+            : NULL;
+    if (!nimg) {
+        free(nfb);
+        LOG_GUEST("vnc", "no memory for a %ux%u framebuffer", w, h);
+        return false;
+    }
+    copy_rect(v, nimg, w, h, 0, 0, (int)w, (int)h);
+
+    pthread_mutex_lock(&v->lock);
+    GPtrArray *held = g_ptr_array_new();
+    bool busy = false;
+    for (struct vnc_client *c = v->clients; c; c = c->next) {
+        c->resize_busy = false;
+        if (!c->cl)
+            continue;
+        if (pthread_mutex_trylock(&c->cl->sendMutex) == 0) {
+            g_ptr_array_add(held, c->cl);
+        } else {
+            c->resize_busy = true;
+            busy = true;
+        }
+    }
+    if (busy) {
+        for (unsigned i = 0; i < held->len; i++)
+            pthread_mutex_unlock(&((rfbClientPtr)held->pdata[i])->sendMutex);
+        g_ptr_array_free(held, TRUE);
+        pthread_mutex_unlock(&v->lock);
+        pixman_image_unref(nimg);
+        free(nfb);
+        v->st.resize_retries++;
+        return false;
+    }
+    rfbScreenInfoPtr s = v->screen;
+    pthread_mutex_lock(&s->cursorMutex);
+    s->width = (int)w;
+    s->height = (int)h;
+    s->paddedWidthInBytes = (int)w * 4;
+    s->frameBuffer = (char *)nfb;
+    if (s->cursorX >= (int)w)
+        s->cursorX = (int)w - 1;
+    if (s->cursorY >= (int)h)
+        s->cursorY = (int)h - 1;
+    for (unsigned i = 0; i < held->len; i++) {
+        rfbClientPtr cl = held->pdata[i];
+        pthread_mutex_lock(&cl->updateMutex);
+        sraRgnDestroy(cl->modifiedRegion);
+        cl->modifiedRegion = sraRgnCreateRect(0, 0, (int)w, (int)h);
+        sraRgnMakeEmpty(cl->copyRegion);
+        cl->copyDX = cl->copyDY = 0;
+        if (cl->useNewFBSize)
+            cl->newFBSizePending = TRUE;
+        pthread_cond_signal(&cl->updateCond);
+        pthread_mutex_unlock(&cl->updateMutex);
+    }
+    pthread_mutex_unlock(&s->cursorMutex);
+    for (unsigned i = 0; i < held->len; i++)
+        pthread_mutex_unlock(&((rfbClientPtr)held->pdata[i])->sendMutex);
+    g_ptr_array_free(held, TRUE);
+    pthread_mutex_unlock(&v->lock);
+
+    pixman_image_unref(v->rfb_img);
+    free(v->rfb_fb);
+    v->rfb_img = nimg;
+    v->rfb_fb = nfb;
+    v->w = w;
+    v->h = h;
+    v->resize_pending = false;
+    v->resize_since = 0;
+    v->st.resizes++;
+    return true;
+}
+
+static gboolean vnc_resize_retry(gpointer data)
+{
+    struct vnc *v = data;
+    if (!v->resize_pending || vnc_try_resize(v)) {
+        v->resize_timer = 0;
+        return G_SOURCE_REMOVE;
+    }
+    if (g_get_monotonic_time() - v->resize_since > (gint64)VNC_RESIZE_STALL_MS * 1000) {
+        for (struct vnc_client *c = v->clients; c; c = c->next) {
+            if (c->resize_busy && !c->closing) {
+                log_msg("vnc", "client %s:%s is stalled; disconnecting it to resize", c->host,
+                        c->service);
+                vnc_drop(c, true);
+            }
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void vnc_fb_resize(void *opaque, unsigned w, unsigned h)
+{
+    struct vnc *v = opaque;
+    v->listener_synced = true;
+    if (w == v->w && h == v->h && !v->resize_pending)
+        return;
+    v->pend_w = w;
+    v->pend_h = h;
+    if (!v->resize_pending) {
+        v->resize_pending = true;
+        v->resize_since = g_get_monotonic_time();
+    }
+    if (!vnc_try_resize(v) && !v->resize_timer)
+        v->resize_timer = g_timeout_add(VNC_RESIZE_RETRY_MS, vnc_resize_retry, v);
+}
+
+static const struct fb_listener_ops vnc_fb_ops = {
+    .resize = vnc_fb_resize,
+    .update = vnc_fb_update,
+};
+
+/* Listen to the framebuffer core only while someone is connected. */
+static void vnc_listener_update(struct vnc *v)
+{
+    bool want = v->nclients + v->nhandshaking > 0;
+    if (want && !v->listener) {
+        v->listener = fb_add_listener(&vnc_fb_ops, v);
+        v->listener_synced = false;
+    } else if (!want && v->listener) {
+        fb_remove_listener(v->listener);
+        v->listener = NULL;
+    }
+}
+
+/* ------------------------------------------------------------ keymap --- */
+
+/*
+ * Linux input key code -> qnum, for the codes where they differ.  From
+ * keycodemapdb's keymaps.csv ("Linux" and "AT set1 keycode" columns, the
+ * same source as input.c's QKeyCode table); KEY_ESC (1) .. KEY_KPDOT (83)
+ * and KEY_102ND .. KEY_F12 (86..88) are the set-1 code itself.  This is
+ * the key *position* bridge; which character a position types comes from
+ * xkeyboard-config.
+ */
+static const uint8_t linux_qnum[][2] = {
+    {KEY_ZENKAKUHANKAKU, 0x76},
+    {KEY_RO, 0x73},
+    {KEY_KATAKANA, 0x78},
+    {KEY_HIRAGANA, 0x77},
+    {KEY_HENKAN, 0x79},
+    {KEY_KATAKANAHIRAGANA, 0x70},
+    {KEY_MUHENKAN, 0x7b},
+    {KEY_KPJPCOMMA, 0x5c},
+    {KEY_KPENTER, 0x9c},
+    {KEY_RIGHTCTRL, 0x9d},
+    {KEY_KPSLASH, 0xb5},
+    {KEY_SYSRQ, 0x54},
+    {KEY_RIGHTALT, 0xb8},
+    {KEY_HOME, 0xc7},
+    {KEY_UP, 0xc8},
+    {KEY_PAGEUP, 0xc9},
+    {KEY_LEFT, 0xcb},
+    {KEY_RIGHT, 0xcd},
+    {KEY_END, 0xcf},
+    {KEY_DOWN, 0xd0},
+    {KEY_PAGEDOWN, 0xd1},
+    {KEY_INSERT, 0xd2},
+    {KEY_DELETE, 0xd3},
+    {KEY_MUTE, 0xa0},
+    {KEY_VOLUMEDOWN, 0xae},
+    {KEY_VOLUMEUP, 0xb0},
+    {KEY_POWER, 0xde},
+    {KEY_KPEQUAL, 0x59},
+    {KEY_PAUSE, 0xc6},
+    {KEY_KPCOMMA, 0x7e},
+    {KEY_YEN, 0x7d},
+    {KEY_LEFTMETA, 0xdb},
+    {KEY_RIGHTMETA, 0xdc},
+    {KEY_COMPOSE, 0xdd},
+    {KEY_STOP, 0xe8},
+    {KEY_AGAIN, 0x85},
+    {KEY_PROPS, 0x86},
+    {KEY_UNDO, 0x87},
+    {KEY_FRONT, 0x8c},
+    {KEY_COPY, 0xf8},
+    {KEY_OPEN, 0x64},
+    {KEY_PASTE, 0x65},
+    {KEY_FIND, 0xc1},
+    {KEY_CUT, 0xbc},
+    {KEY_HELP, 0xf5},
+    {KEY_MENU, 0x9e},
+    {KEY_CALC, 0xa1},
+    {KEY_SLEEP, 0xdf},
+    {KEY_WAKEUP, 0xe3},
+    {KEY_MAIL, 0xec},
+    {KEY_BOOKMARKS, 0xe6},
+    {KEY_COMPUTER, 0xeb},
+    {KEY_BACK, 0xea},
+    {KEY_FORWARD, 0xe9},
+    {KEY_NEXTSONG, 0x99},
+    {KEY_PLAYPAUSE, 0xa2},
+    {KEY_PREVIOUSSONG, 0x90},
+    {KEY_STOPCD, 0xa4},
+    {KEY_HOMEPAGE, 0xb2},
+    {KEY_REFRESH, 0xe7},
+    {KEY_F13, 0x5d},
+    {KEY_F14, 0x5e},
+    {KEY_F15, 0x5f},
+    {KEY_F16, 0x55},
+    {KEY_F17, 0x83},
+    {KEY_F18, 0xf7},
+    {KEY_F19, 0x84},
+    {KEY_F20, 0x5a},
+    {KEY_F21, 0x74},
+    {KEY_F22, 0xf9},
+    {KEY_F23, 0x6d},
+    {KEY_F24, 0x6f},
+    {KEY_MEDIA, 0xed},
+};
+
+static unsigned linux_to_qnum(unsigned code)
+{
+    if ((code >= KEY_ESC && code <= KEY_KPDOT) || (code >= KEY_102ND && code <= KEY_F12))
+        return code;
+    for (size_t i = 0; i < G_N_ELEMENTS(linux_qnum); i++)
+        if (linux_qnum[i][0] == code)
+            return linux_qnum[i][1];
+    return 0;
+}
+
+/* QEMU's -k names that are not xkb layout names. */
+static const struct {
+    const char *qemu, *layout, *variant;
+} qemu_layouts[] = {
+    {"ar", "ara", NULL},   {"bepo", "fr", "bepo"}, {"da", "dk", NULL}, {"de-ch", "ch", "de"},
+    {"en-gb", "gb", NULL}, {"en-us", "us", NULL},  {"et", "ee", NULL}, {"fr-be", "be", NULL},
+    {"fr-ca", "ca", NULL}, {"fr-ch", "ch", "fr"},  {"ja", "jp", NULL}, {"nl-be", "be", NULL},
+    {"pt-br", "br", NULL}, {"sl", "si", NULL},     {"sv", "se", NULL},
+};
+
+static void km_free(struct vnc_keymap *km)
+{
+    if (!km)
+        return;
+    g_hash_table_destroy(km->syms);
+    g_free(km);
+}
+
+/*
+ * Record every keysym that keymap km types with one keycode and at most
+ * Shift and AltGr (Level3).  function_only: keysyms 0xfe00-0xffff
+ * (modifiers, editing and function keys), whose position does not depend
+ * on the layout, for filling gaps from the us layout.
+ */
+static void km_scan(struct vnc_keymap *out, struct xkb_keymap *km, bool function_only)
+{
+    xkb_mod_mask_t shift = 0, l3 = 0, num = 0, other = 0;
+    for (xkb_mod_index_t i = 0; i < xkb_keymap_num_mods(km) && i < 32; i++) {
+        const char *n = xkb_keymap_mod_get_name(km, i);
+        if (!strcmp(n, XKB_MOD_NAME_SHIFT))
+            shift |= 1u << i;
+        else if (!strcmp(n, "Mod5") || !strcmp(n, "LevelThree"))
+            l3 |= 1u << i;
+        else if (!strcmp(n, XKB_MOD_NAME_NUM) || !strcmp(n, "NumLock"))
+            num |= 1u << i; /* the guest's NumLock decides, as on a real keyboard */
+        else
+            other |= 1u << i;
+    }
+    for (xkb_keycode_t kc = xkb_keymap_min_keycode(km); kc <= xkb_keymap_max_keycode(km); kc++) {
+        if (kc < 8)
+            continue;
+        unsigned qnum = linux_to_qnum(kc - 8);
+        if (!qnum)
+            continue;
+        xkb_level_index_t nl = xkb_keymap_num_levels_for_key(km, kc, 0);
+        for (xkb_level_index_t l = 0; l < nl; l++) {
+            const xkb_keysym_t *syms;
+            if (xkb_keymap_key_get_syms_by_level(km, kc, 0, l, &syms) != 1)
+                continue;
+            xkb_keysym_t sym = syms[0];
+            if (function_only && (sym < 0xfe00 || sym > 0xffff))
+                continue;
+            xkb_mod_mask_t masks[16];
+            size_t nm = xkb_keymap_key_get_mods_for_level(km, kc, 0, l, masks, 16);
+            int best = -1;
+            unsigned code = 0;
+            for (size_t i = 0; i < nm; i++) {
+                xkb_mod_mask_t m = masks[i] & ~num;
+                if (m & other)
+                    continue; /* needs Lock, Control, Alt...: not a typing level */
+                int cost = !!(m & shift) + !!(m & l3);
+                if (best < 0 || cost < best) {
+                    best = cost;
+                    code = qnum | (m & shift ? KM_SHIFT : 0) | (m & l3 ? KM_ALTGR : 0);
+                }
+            }
+            if (best < 0)
+                continue;
+            if (l == 0 && sym == XKB_KEY_ISO_Level3_Shift && !out->altgr_qnum)
+                out->altgr_qnum = qnum;
+            if (l == 0 && sym == XKB_KEY_Shift_L && !out->shift_qnum)
+                out->shift_qnum = qnum;
+            struct km_entry *e = g_hash_table_lookup(out->syms, GUINT_TO_POINTER(sym));
+            if (e && function_only)
+                continue;
+            if (!e) {
+                e = g_new0(struct km_entry, 1);
+                g_hash_table_insert(out->syms, GUINT_TO_POINTER(sym), e);
+            }
+            bool dup = false;
+            for (unsigned i = 0; i < e->n; i++)
+                dup |= e->code[i] == code;
+            if (!dup && e->n < VNC_KM_CANDIDATES)
+                e->code[e->n++] = (uint16_t)code;
+        }
+    }
+}
+
+static struct xkb_keymap *km_compile(struct xkb_context *ctx, const char *layout,
+                                     const char *variant)
+{
+    struct xkb_rule_names names = {
+        .rules = "evdev", .model = "pc105", .layout = layout, .variant = variant};
+    return xkb_keymap_new_from_names(ctx, &names, XKB_KEYMAP_COMPILE_NO_FLAGS);
+}
+
+static struct vnc_keymap *km_load(const char *name, GError **err)
+{
+    char *layout = NULL, *variant = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(qemu_layouts); i++) {
+        if (!strcmp(name, qemu_layouts[i].qemu)) {
+            layout = g_strdup(qemu_layouts[i].layout);
+            variant = g_strdup(qemu_layouts[i].variant);
+        }
+    }
+    if (!layout) {
+        const char *p = strchr(name, '(');
+        size_t n = strlen(name);
+        if (p && n > 2 && name[n - 1] == ')') {
+            layout = g_strndup(name, (size_t)(p - name));
+            variant = g_strndup(p + 1, n - (size_t)(p - name) - 2);
+        } else {
+            layout = g_strdup(name);
+        }
+    }
+    struct vnc_keymap *km = NULL;
+    struct xkb_context *ctx = xkb_context_new(XKB_CONTEXT_NO_FLAGS);
+    struct xkb_keymap *main_km = NULL, *us_km = NULL;
+    if (ctx) /* the error below says what failed; xkbcommon's own log is chatty */
+        xkb_context_set_log_level(ctx, XKB_LOG_LEVEL_CRITICAL);
+    if (!ctx) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "-k %s: cannot create an xkb context",
+                    name);
+        goto out;
+    }
+    /* an unknown layout fails to compile (xkbcommon logs why to stderr) */
+    if (!*layout || !(main_km = km_compile(ctx, layout, variant))) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "-k %s: unknown keyboard layout (no xkb layout '%s'%s%s%s)", name, layout,
+                    variant ? " variant '" : "", variant ? variant : "", variant ? "'" : "");
+        goto out;
+    }
+    km = g_new0(struct vnc_keymap, 1);
+    km->syms = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    km_scan(km, main_km, false);
+    if (strcmp(layout, "us") && (us_km = km_compile(ctx, "us", NULL)))
+        km_scan(km, us_km, true);
+    if (!km->shift_qnum)
+        km->shift_qnum = 0x2a;
+    if (!km->altgr_qnum)
+        km->altgr_qnum = 0xb8;
+out:
+    if (us_km)
+        xkb_keymap_unref(us_km);
+    if (main_km)
+        xkb_keymap_unref(main_km);
+    if (ctx)
+        xkb_context_unref(ctx);
+    g_free(layout);
+    g_free(variant);
+    return km;
+}
+
+/* ------------------------------------------------------------- input --- */
+
+static void wire_key(struct vnc *v, unsigned qnum, bool down)
+{
+    v->qwire[qnum] = down;
+    if (input_key_number(qnum, down) == 0)
+        v->st.keys++;
+}
+
+static bool held_shift(struct vnc *v)
+{
+    return v->qheld[v->km->shift_qnum] || v->qheld[0x36];
+}
+
+static bool held_altgr(struct vnc *v)
+{
+    return v->qheld[v->km->altgr_qnum] != 0;
+}
+
+/* Make the wire match `want` for a modifier group; record what we did. */
+static void fake_mod(struct vnc *v, struct vnc_down *d, const unsigned *qnums, unsigned n,
+                     bool want)
+{
+    bool on = false;
+    for (unsigned i = 0; i < n; i++)
+        on |= v->qwire[qnums[i]] != 0;
+    if (on == want)
+        return;
+    if (want) {
+        wire_key(v, qnums[0], true);
+        d->fake_qnum[d->nfake] = (uint8_t)qnums[0];
+        d->fake_press[d->nfake++] = true;
+        return;
+    }
+    for (unsigned i = 0; i < n && d->nfake < 4; i++) {
+        if (v->qwire[qnums[i]]) {
+            wire_key(v, qnums[i], false);
+            d->fake_qnum[d->nfake] = (uint8_t)qnums[i];
+            d->fake_press[d->nfake++] = false;
+        }
+    }
+}
+
+/* Undo the fake modifier operations of a released key. */
+static void unfake(struct vnc *v, struct vnc_down *d)
+{
+    for (int i = d->nfake - 1; i >= 0; i--) {
+        unsigned q = d->fake_qnum[i];
+        if (d->fake_press[i]) {
+            if (!v->qheld[q])
+                wire_key(v, q, false);
+        } else if (v->qheld[q] && !v->qwire[q]) {
+            wire_key(v, q, true);
+        }
+    }
+    d->nfake = 0;
+}
+
+static void client_key_down(struct vnc_client *c, uint32_t keysym, unsigned code, bool raw)
+{
+    struct vnc *v = c->v;
+    unsigned qnum = code & 0xff;
+    for (unsigned i = 0; i < c->ndown; i++) {
+        if (c->down[i].keysym == keysym) { /* auto-repeat */
+            wire_key(v, c->down[i].qnum, true);
+            return;
+        }
+    }
+    struct vnc_down tmp = {0}, *d = c->ndown < VNC_MAX_DOWN ? &c->down[c->ndown++] : &tmp;
+    *d = (struct vnc_down){.keysym = keysym, .qnum = (uint8_t)qnum};
+    bool is_mod = raw || qnum == v->km->shift_qnum || qnum == 0x36 || qnum == v->km->altgr_qnum;
+    if (!is_mod) {
+        const unsigned shifts[2] = {v->km->shift_qnum, 0x36};
+        const unsigned altgr[1] = {v->km->altgr_qnum};
+        fake_mod(v, d, shifts, 2, (code & KM_SHIFT) != 0);
+        fake_mod(v, d, altgr, 1, (code & KM_ALTGR) != 0);
+    }
+    if (v->qheld[qnum] < 255)
+        v->qheld[qnum]++;
+    wire_key(v, qnum, true);
+}
+
+static void client_key_up_at(struct vnc_client *c, unsigned i)
+{
+    struct vnc *v = c->v;
+    struct vnc_down d = c->down[i];
+    c->down[i] = c->down[--c->ndown];
+    if (v->qheld[d.qnum])
+        v->qheld[d.qnum]--;
+    if (!v->qheld[d.qnum])
+        wire_key(v, d.qnum, false);
+    unfake(v, &d);
+}
+
+static void client_key(struct vnc_client *c, bool down, uint32_t keysym, unsigned forced_qnum)
+{
+    struct vnc *v = c->v;
+    if (!down) {
+        for (unsigned i = 0; i < c->ndown; i++) {
+            if (c->down[i].keysym == keysym) {
+                client_key_up_at(c, i);
+                return;
+            }
+        }
+        if (forced_qnum && v->qwire[forced_qnum])
+            wire_key(v, forced_qnum, false);
+        return; /* release of a key we never saw pressed */
+    }
+    if (forced_qnum) {
+        client_key_down(c, keysym, forced_qnum, true);
+        return;
+    }
+    if (!v->km) {
+        GError *err = NULL;
+        v->km = km_load("en-us", &err);
+        if (!v->km) {
+            LOG_GUEST("vnc", "%s", err->message);
+            g_error_free(err);
+            return;
+        }
+    }
+    struct km_entry *e = g_hash_table_lookup(v->km->syms, GUINT_TO_POINTER(keysym));
+    if (!e) {
+        v->st.keys_unmapped++;
+        LOG_GUEST("vnc", "keysym 0x%" PRIx32 " cannot be typed on this layout", keysym);
+        return;
+    }
+    /* the key whose modifiers match what the viewer holds, else the first */
+    unsigned want = (held_shift(v) ? KM_SHIFT : 0) | (held_altgr(v) ? KM_ALTGR : 0);
+    unsigned code = e->code[0];
+    for (unsigned i = 0; i < e->n; i++) {
+        if ((e->code[i] & (KM_SHIFT | KM_ALTGR)) == want) {
+            code = e->code[i];
+            break;
+        }
+    }
+    client_key_down(c, keysym, code, false);
+}
+
+static void client_extkey(struct vnc_client *c, bool down, uint32_t keysym, uint32_t keycode)
+{
+    /* QEMU: a keycode of 0 means "use the keysym" */
+    if (keycode && keycode <= 0xff && keycode != 0x80) {
+        uint32_t id = 0x80000000u | keycode; /* keyed by scancode, not keysym */
+        client_key(c, down, id, keycode);
+        return;
+    }
+    client_key(c, down, keysym, 0);
+}
+
+static void client_release_all(struct vnc_client *c)
+{
+    while (c->ndown)
+        client_key_up_at(c, c->ndown - 1);
+}
+
+static void client_pointer(struct vnc_client *c, int mask, int x, int y)
+{
+    struct vnc *v = c->v;
+    struct input_pointer_event ev = {0};
+    if (mask & 0x01)
+        ev.buttons |= INPUT_BTN_LEFT;
+    if (mask & 0x02)
+        ev.buttons |= INPUT_BTN_MIDDLE;
+    if (mask & 0x04)
+        ev.buttons |= INPUT_BTN_RIGHT;
+    /* wheel: buttons 4 and 5 are clicks; count presses */
+    int pressed = mask & ~c->last_mask;
+    if (pressed & 0x08)
+        ev.wheel++;
+    if (pressed & 0x10)
+        ev.wheel--;
+    c->last_mask = mask;
+    if (input_pointer_absolute()) {
+        ev.absolute = true;
+        ev.x = (int32_t)((int64_t)x * INPUT_ABS_MAX / (v->w > 1 ? v->w - 1 : 1));
+        ev.y = (int32_t)((int64_t)y * INPUT_ABS_MAX / (v->h > 1 ? v->h - 1 : 1));
+    } else {
+        ev.x = c->have_last ? x - c->last_x : 0;
+        ev.y = c->have_last ? y - c->last_y : 0;
+    }
+    c->last_x = x;
+    c->last_y = y;
+    c->have_last = true;
+    if (input_pointer(&ev) == 0)
+        v->st.pointer_events++;
+}
+
+/* --------------------------------------------------------- handshake --- */
+
+static void hs_cancel(struct vnc_client *c)
+{
+    if (c->hs_watch)
+        g_source_remove(c->hs_watch);
+    if (c->hs_timer)
+        g_source_remove(c->hs_timer);
+    c->hs_watch = c->hs_timer = 0;
+}
+
+/* Disconnect a client, whatever its state.  Main thread. */
+static void vnc_drop(struct vnc_client *c, bool kicked)
+{
+    struct vnc *v = c->v;
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (kicked)
+        v->st.kicked++;
+    hs_cancel(c);
+    pthread_mutex_lock(&v->lock);
+    if (c->cl) {
+        if (c->state == VC_HANDSHAKE)
+            rfbRefuseOnHoldClient(c->cl); /* -> vnc_client_gone at once */
+        else
+            rfbCloseClient(c->cl); /* vnc-in notices, -> vnc_client_gone */
+    }
+    pthread_mutex_unlock(&v->lock);
+}
+
+static void hs_refuse(struct vnc_client *c, const char *why)
+{
+    LOG_GUEST("vnc", "refusing %s:%s: %s", c->host, c->service, why);
+    c->v->st.refused++;
+    vnc_drop(c, false);
+}
+
+static bool hs_send(struct vnc_client *c, const void *buf, size_t len)
+{
+    ssize_t n = send(c->cl->sock, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return n == (ssize_t)len;
+}
+
+static void put32(uint8_t *p, uint32_t x)
+{
+    p[0] = (uint8_t)(x >> 24);
+    p[1] = (uint8_t)(x >> 16);
+    p[2] = (uint8_t)(x >> 8);
+    p[3] = (uint8_t)x;
+}
+
+/* SecurityResult failed, with the reason string RFB 3.8 expects. */
+static void hs_send_failure(struct vnc_client *c, const char *reason)
+{
+    uint8_t m[8 + 64];
+    size_t rl = strlen(reason), n = 4;
+    put32(m, 1);
+    if (c->minor >= 8 && rl <= 64) {
+        put32(m + 4, (uint32_t)rl);
+        memcpy(m + 8, reason, rl);
+        n = 8 + rl;
+    }
+    hs_send(c, m, n);
+}
+
+static bool hs_start_auth(struct vnc_client *c)
+{
+    if (getrandom(c->challenge, sizeof(c->challenge), 0) != sizeof(c->challenge)) {
+        hs_refuse(c, "no random bytes for the challenge");
+        return false;
+    }
+    if (!hs_send(c, c->challenge, sizeof(c->challenge))) {
+        hs_refuse(c, "write failed");
+        return false;
+    }
+    c->step = HS_AUTH;
+    return true;
+}
+
+/* After security: None in 3.8 still sends an OK result. */
+static bool hs_sec_ok(struct vnc_client *c)
+{
+    uint8_t ok[4] = {0, 0, 0, 0};
+    if (c->minor >= 8 && !hs_send(c, ok, 4)) {
+        hs_refuse(c, "write failed");
+        return false;
+    }
+    c->step = HS_INIT;
+    return true;
+}
+
+static bool auth_ok(struct vnc *v, const uint8_t challenge[16], const uint8_t response[16])
+{
+    if (!v->password_set)
+        return false; /* password=on and no change-vnc-password yet */
+    uint8_t expect[16];
+    char key[9];
+    memcpy(expect, challenge, 16);
+    memcpy(key, v->password, sizeof(key));
+    rfbEncryptBytes(expect, key);
+    unsigned diff = 0;
+    for (int i = 0; i < 16; i++)
+        diff |= expect[i] ^ response[i];
+    return diff == 0;
+}
+
+static unsigned count_live(struct vnc *v, bool exclusive_only)
+{
+    unsigned n = 0;
+    for (struct vnc_client *o = v->clients; o; o = o->next)
+        if (o->state == VC_ESTABLISHED && !o->closing && (!exclusive_only || o->exclusive))
+            n++;
+    return n;
+}
+
+static void hs_establish(struct vnc_client *c, bool shared)
+{
+    struct vnc *v = c->v;
+    /* QEMU's share policies (ui/vnc.c protocol_client_init) */
+    switch (v->share) {
+    case SHARE_ALLOW_EXCLUSIVE:
+        if (!shared) {
+            for (struct vnc_client *o = v->clients; o; o = o->next) {
+                if (o != c && o->state == VC_ESTABLISHED && !o->closing) {
+                    log_msg("vnc", "exclusive client %s:%s: disconnecting %s:%s", c->host,
+                            c->service, o->host, o->service);
+                    vnc_drop(o, true);
+                }
+            }
+        } else if (count_live(v, true)) {
+            hs_refuse(c, "an exclusive client is connected");
+            return;
+        }
+        break;
+    case SHARE_FORCE_SHARED:
+        if (!shared) {
+            hs_refuse(c, "exclusive access asked for, share=force-shared");
+            return;
+        }
+        break;
+    case SHARE_IGNORE:
+        break;
+    }
+    if (count_live(v, false) >= v->max_conns) {
+        hs_refuse(c, "too many clients (connections=)");
+        return;
+    }
+    hs_cancel(c);
+    /* the ServerInit below must carry the current size */
+    if (!v->listener_synced)
+        fb_refresh_now();
+
+    rfbClientPtr cl = c->cl;
+    pthread_mutex_lock(&cl->updateMutex);
+    sraRgnDestroy(cl->modifiedRegion);
+    cl->modifiedRegion = sraRgnCreateRect(0, 0, v->screen->width, v->screen->height);
+    pthread_mutex_unlock(&cl->updateMutex);
+    cl->protocolMajorVersion = 3;
+    cl->protocolMinorVersion = c->minor;
+    cl->state = RFB_INITIALISATION_SHARED;
+    rfbProcessClientMessage(cl); /* ServerInit; state -> RFB_NORMAL */
+    if (cl->state != RFB_NORMAL) {
+        hs_refuse(c, "ServerInit failed");
+        return;
+    }
+    c->state = VC_ESTABLISHED;
+    c->exclusive = !shared;
+    v->nhandshaking--;
+    v->nclients++;
+    g_atomic_int_add(&v->hs_atomic, -1);
+    /* the thread may finish (and free cl) at once: the gone hook waits
+     * for v->lock, so cl stays valid until we have its thread id */
+    pthread_mutex_lock(&v->lock);
+    rfbStartOnHoldClient(cl);
+    c->in_thread = cl->client_thread;
+    c->has_thread = true;
+    pthread_mutex_unlock(&v->lock);
+    pthread_setname_np(c->in_thread, "vnc-in");
+    log_msg("vnc", "client %s:%s connected (%s, RFB 3.%d)", c->host, c->service,
+            shared ? "shared" : "exclusive", c->minor);
+}
+
+/* A complete handshake message is in c->buf.  Returns whether to keep
+ * reading. */
+static bool hs_step(struct vnc_client *c)
+{
+    struct vnc *v = c->v;
+    uint8_t sec = v->password_on ? RFB_SEC_VNC : RFB_SEC_NONE;
+    switch (c->step) {
+    case HS_VERSION: {
+        int major, minor;
+        char txt[13];
+        memcpy(txt, c->buf, 12);
+        txt[12] = 0;
+        if (sscanf(txt, "RFB %3d.%3d\n", &major, &minor) != 2 || major != 3) {
+            hs_refuse(c, "not an RFB 3.x client");
+            return false;
+        }
+        c->minor = minor >= 8 ? 8 : minor == 7 ? 7 : 3;
+        if (c->minor == 3) {
+            uint8_t m[4];
+            put32(m, sec);
+            if (!hs_send(c, m, 4)) {
+                hs_refuse(c, "write failed");
+                return false;
+            }
+            return sec == RFB_SEC_VNC ? hs_start_auth(c) : (c->step = HS_INIT, true);
+        }
+        uint8_t m[2] = {1, sec};
+        if (!hs_send(c, m, 2)) {
+            hs_refuse(c, "write failed");
+            return false;
+        }
+        c->step = HS_SECTYPE;
+        return true;
+    }
+    case HS_SECTYPE:
+        if (c->buf[0] != sec) {
+            hs_send_failure(c, "security type not offered");
+            hs_refuse(c, "security type not offered");
+            return false;
+        }
+        return sec == RFB_SEC_VNC ? hs_start_auth(c) : hs_sec_ok(c);
+    case HS_AUTH:
+        if (!auth_ok(v, c->challenge, c->buf)) {
+            v->st.auth_failures++;
+            hs_send_failure(c, "Authentication failed");
+            hs_refuse(c, v->password_set ? "wrong password" : "no VNC password set yet");
+            return false;
+        }
+        {
+            uint8_t ok[4] = {0, 0, 0, 0};
+            if (!hs_send(c, ok, 4)) {
+                hs_refuse(c, "write failed");
+                return false;
+            }
+        }
+        c->step = HS_INIT;
+        return true;
+    case HS_INIT:
+        hs_establish(c, c->buf[0] != 0);
+        return false;
+    }
+    return false;
+}
+
+static size_t hs_need(enum hs_step s)
+{
+    switch (s) {
+    case HS_VERSION:
+        return 12;
+    case HS_AUTH:
+        return 16;
+    default:
+        return 1;
+    }
+}
+
+static gboolean hs_readable(gint fd, GIOCondition cond, gpointer data)
+{
+    struct vnc_client *c = data;
+    for (;;) {
+        size_t need = hs_need(c->step);
+        ssize_t n = recv(fd, c->buf + c->have, need - c->have, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return G_SOURCE_CONTINUE;
+        if (n <= 0) {
+            c->hs_watch = 0;
+            hs_refuse(c, "connection closed during the handshake");
+            return G_SOURCE_REMOVE;
+        }
+        c->have += (size_t)n;
+        if (c->have < need)
+            continue;
+        c->have = 0;
+        if (!hs_step(c)) {
+            c->hs_watch = 0; /* done (established or dropped) */
+            return G_SOURCE_REMOVE;
+        }
+    }
+}
+
+static gboolean hs_timeout(gpointer data)
+{
+    struct vnc_client *c = data;
+    c->hs_timer = 0;
+    hs_refuse(c, "handshake timed out");
+    return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------ main-side events -- */
+
+static void vnc_client_new(struct vnc *v, struct vnc_client *c)
+{
+    c->next = v->clients;
+    v->clients = c;
+    v->nhandshaking++;
+    v->st.connections = (uint64_t)g_atomic_int_get(&v->connections);
+    vnc_listener_update(v);
+    if (g_atomic_int_get(&v->stopping)) {
+        vnc_drop(c, false);
+        return;
+    }
+    c->step = HS_VERSION;
+    c->hs_watch = g_unix_fd_add(c->cl->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, hs_readable, c);
+    c->hs_timer = g_timeout_add(VNC_HANDSHAKE_TIMEOUT_MS, hs_timeout, c);
+}
+
+static void vnc_client_free(struct vnc *v, struct vnc_client *c)
+{
+    hs_cancel(c);
+    if (c->has_thread)
+        pthread_join(c->in_thread, NULL); /* it is returning: gone was its last act */
+    client_release_all(c);
+    for (struct vnc_client **pp = &v->clients; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    if (c->state == VC_ESTABLISHED) {
+        v->nclients--;
+        log_msg("vnc", "client %s:%s disconnected", c->host, c->service);
+    } else {
+        v->nhandshaking--;
+        g_atomic_int_add(&v->hs_atomic, -1);
+    }
+    g_free(c);
+    vnc_listener_update(v);
+}
+
+static void vnc_drain(struct vnc *v)
+{
+    GQueue q = G_QUEUE_INIT;
+    pthread_mutex_lock(&v->evlock);
+    q = v->evq;
+    g_queue_init(&v->evq);
+    v->ninput = 0;
+    pthread_cond_broadcast(&v->evcond);
+    pthread_mutex_unlock(&v->evlock);
+    struct vnc_event *e;
+    while ((e = g_queue_pop_head(&q))) {
+        switch (e->type) {
+        case VEV_NEW:
+            vnc_client_new(v, e->c);
+            break;
+        case VEV_GONE:
+            vnc_client_free(v, e->c);
+            break;
+        case VEV_KEY:
+            client_key(e->c, e->down, e->keysym, 0);
+            fb_kick();
+            break;
+        case VEV_EXTKEY:
+            client_extkey(e->c, e->down, e->keysym, e->keycode);
+            fb_kick();
+            break;
+        case VEV_PTR:
+            client_pointer(e->c, e->mask, e->x, e->y);
+            fb_kick();
+            break;
+        case VEV_LOG:
+            LOG_GUEST("vnc", "%s", e->msg);
+            g_free(e->msg);
+            break;
+        }
+        g_free(e);
+    }
+}
+
+static gboolean vnc_events_ready(gint fd, GIOCondition cond, gpointer data)
+{
+    uint64_t n;
+    ssize_t r = read(fd, &n, sizeof(n));
+    (void)r;
+    vnc_drain(data);
+    return G_SOURCE_CONTINUE;
+}
+
+/* ---------------------------------------------------------- public API -- */
+
+struct vnc *vnc_start(const char *spec, GError **err)
+{
+    struct vnc_spec o;
+    if (vnc_current)
+        return vnc_fail(err, "-vnc: only one VNC server is supported");
+    if (!spec || !parse_spec(spec, &o, err))
+        return spec ? NULL : vnc_fail(err, "-vnc: no display given");
+
+    struct vnc *v = g_new0(struct vnc, 1);
+    v->efd = v->stop_efd = -1;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&v->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_mutex_init(&v->evlock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&v->evcond, &ca);
+    pthread_condattr_destroy(&ca);
+    g_queue_init(&v->evq);
+    v->password_on = o.password;
+    v->share = o.share;
+    v->max_conns = o.connections;
+    snprintf(v->desktop, sizeof(v->desktop), "xendm");
+
+    /* bind: 5900+D, then up to 5900+L (QEMU's to=) */
+    int port = -1;
+    for (unsigned d = o.display; d <= o.to; d++) {
+        bool busy;
+        int n = listen_port(v, o.host, 5900 + (int)d, &busy, err);
+        if (n < 0)
+            goto fail;
+        if (n > 0) {
+            port = 5900 + (int)d;
+            break;
+        }
+    }
+    if (port < 0) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                    "-vnc %s: ports %u-%u are all in use", spec, 5900 + o.display, 5900 + o.to);
+        goto fail;
+    }
+    v->port = port;
+    describe_listener(v);
+
+    /* the published framebuffer */
+    v->w = fb_width() ? fb_width() : VNC_DEFAULT_W;
+    v->h = fb_height() ? fb_height() : VNC_DEFAULT_H;
+    v->rfb_fb = calloc((size_t)v->w * v->h, 4);
+    if (!v->rfb_fb) {
+        vnc_fail(err, "-vnc: no memory for the framebuffer");
+        goto fail;
+    }
+    v->rfb_img = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)v->w, (int)v->h,
+                                          (uint32_t *)v->rfb_fb, (int)v->w * 4);
+    copy_rect(v, v->rfb_img, v->w, v->h, 0, 0, (int)v->w, (int)v->h);
+
+    rfbLog = vnc_rfb_log;
+    rfbErr = vnc_rfb_err;
+    int argc = 0;
+    v->screen = rfbGetScreen(&argc, NULL, (int)v->w, (int)v->h, 8, 3, 4);
+    if (!v->screen) {
+        vnc_fail(err, "-vnc: libvncserver could not create a screen");
+        goto fail;
+    }
+    rfbScreenInfoPtr s = v->screen;
+    s->screenData = v;
+    s->frameBuffer = (char *)v->rfb_fb;
+    /* x8r8g8b8 in memory on a little-endian host: 0x00RRGGBB */
+    s->serverFormat.redShift = 16;
+    s->serverFormat.greenShift = 8;
+    s->serverFormat.blueShift = 0;
+    s->desktopName = v->desktop;
+    s->cursor = NULL;       /* the guest draws its own pointer */
+    s->alwaysShared = TRUE; /* sharing is decided in hs_establish() */
+    s->deferUpdateTime = VNC_DEFER_UPDATE_MS;
+    s->deferPtrUpdateTime = 0; /* deferred pointer events need rfbProcessEvents */
+    s->maxClientWait = VNC_CLIENT_TIMEOUT_MS;
+    s->backgroundLoop = TRUE; /* per-client threads; our own accept thread */
+    s->newClientHook = vnc_new_client;
+    s->kbdAddEvent = vnc_kbd;
+    s->ptrAddEvent = vnc_ptr;
+    s->displayHook = vnc_display_hook;
+    s->displayFinishedHook = vnc_display_finished;
+    s->ignoreSIGPIPE = FALSE;
+    rfbRegisterProtocolExtension(&vnc_ext);
+    /* libvncserver writes with write(): SIGPIPE must not kill us (main.c
+     * ignores it already; tests and other embedders may not) */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+
+    v->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    v->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (v->efd < 0 || v->stop_efd < 0) {
+        vnc_fail(err, "-vnc: eventfd: %s", g_strerror(errno));
+        goto fail;
+    }
+    v->ev_watch = g_unix_fd_add(v->efd, G_IO_IN, vnc_events_ready, v);
+    vnc_current = v;
+    v->accept_thread = g_thread_try_new("vnc-accept", vnc_accept_main, v, err);
+    if (!v->accept_thread) {
+        vnc_current = NULL;
+        goto fail;
+    }
+    log_msg("vnc", "listening on %s:%d%s", v->host, v->port, v->password_on ? " (password)" : "");
+    g_free(o.host);
+    return v;
+
+fail:
+    if (v->ev_watch)
+        g_source_remove(v->ev_watch);
+    if (v->efd >= 0)
+        close(v->efd);
+    if (v->stop_efd >= 0)
+        close(v->stop_efd);
+    for (unsigned i = 0; i < v->nlfd; i++)
+        close(v->lfd[i]);
+    if (v->screen)
+        rfbScreenCleanup(v->screen);
+    if (v->rfb_img)
+        pixman_image_unref(v->rfb_img);
+    free(v->rfb_fb);
+    pthread_mutex_destroy(&v->lock);
+    pthread_mutex_destroy(&v->evlock);
+    pthread_cond_destroy(&v->evcond);
+    g_free(v);
+    g_free(o.host);
+    return NULL;
+}
+
+void vnc_stop(struct vnc *v)
+{
+    if (!v)
+        return;
+    g_atomic_int_set(&v->stopping, 1);
+    /* no new connections */
+    uint64_t one = 1;
+    ssize_t r = write(v->stop_efd, &one, sizeof(one));
+    (void)r;
+    g_thread_join(v->accept_thread);
+    pthread_mutex_lock(&v->evlock);
+    pthread_cond_broadcast(&v->evcond);
+    pthread_mutex_unlock(&v->evlock);
+    /* everyone out: handshakes are refused at once, readers are told */
+    vnc_drain(v);
+    for (struct vnc_client *c = v->clients; c; c = c->next)
+        vnc_drop(c, false);
+    while (v->clients) {
+        vnc_drain(v);
+        if (!v->clients)
+            break;
+        struct pollfd p = {.fd = v->efd, .events = POLLIN};
+        poll(&p, 1, 100);
+    }
+    if (v->resize_timer)
+        g_source_remove(v->resize_timer);
+    g_source_remove(v->ev_watch);
+    if (v->listener)
+        fb_remove_listener(v->listener);
+    for (unsigned i = 0; i < v->nlfd; i++)
+        close(v->lfd[i]);
+    close(v->efd);
+    close(v->stop_efd);
+    rfbScreenCleanup(v->screen);
+    vnc_current = NULL;
+    pixman_image_unref(v->rfb_img);
+    free(v->rfb_fb);
+    km_free(v->km);
+    pthread_mutex_destroy(&v->lock);
+    pthread_mutex_destroy(&v->evlock);
+    pthread_cond_destroy(&v->evcond);
+    log_msg("vnc", "stopped");
+    g_free(v);
+}
+
+int vnc_port(const struct vnc *v)
+{
+    return v ? v->port : -1;
+}
+
+const char *vnc_host(const struct vnc *v)
+{
+    return v ? v->host : NULL;
+}
+
+int vnc_set_password(struct vnc *v, const char *password)
+{
+    if (!v || !v->password_on || !password)
+        return -EINVAL;
+    memset(v->password, 0, sizeof(v->password));
+    strncpy(v->password, password, 8); /* DES key: 8 significant characters */
+    v->password_set = true;
+    return 0;
+}
+
+int vnc_set_keymap(struct vnc *v, const char *layout, GError **err)
+{
+    struct vnc_keymap *km = km_load(layout, err);
+    if (!km)
+        return -EINVAL;
+    /* keys held under the old map are released with the codes they went
+     * down with (recorded per client), so swapping is safe */
+    km_free(v->km);
+    v->km = km;
+    return 0;
+}
+
+void vnc_set_name(struct vnc *v, const char *name)
+{
+    if (name && *name)
+        snprintf(v->desktop, sizeof(v->desktop), "xendm (%s)", name);
+    else
+        snprintf(v->desktop, sizeof(v->desktop), "xendm");
+}
+
+static const char *family_name(int f)
+{
+    return f == AF_INET6 ? "ipv6" : f == AF_UNIX ? "unix" : "ipv4";
+}
+
+void vnc_query(const struct vnc *v, JsonBuilder *b)
+{
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "enabled");
+    json_builder_add_boolean_value(b, v != NULL);
+    if (v) {
+        char svc[12];
+        snprintf(svc, sizeof(svc), "%d", v->port);
+        json_builder_set_member_name(b, "host");
+        json_builder_add_string_value(b, v->host);
+        json_builder_set_member_name(b, "family");
+        json_builder_add_string_value(b, v->family);
+        json_builder_set_member_name(b, "service");
+        json_builder_add_string_value(b, svc);
+        json_builder_set_member_name(b, "auth");
+        json_builder_add_string_value(b, v->password_on ? "vnc" : "none");
+        json_builder_set_member_name(b, "clients");
+        json_builder_begin_array(b);
+        for (const struct vnc_client *c = v->clients; c; c = c->next) {
+            if (c->state != VC_ESTABLISHED || c->closing)
+                continue;
+            json_builder_begin_object(b);
+            json_builder_set_member_name(b, "host");
+            json_builder_add_string_value(b, c->host);
+            json_builder_set_member_name(b, "service");
+            json_builder_add_string_value(b, c->service);
+            json_builder_set_member_name(b, "family");
+            json_builder_add_string_value(b, family_name(c->family));
+            json_builder_set_member_name(b, "websocket");
+            json_builder_add_boolean_value(b, false);
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+    }
+    json_builder_end_object(b);
+}
+
+void vnc_get_stats(const struct vnc *v, struct vnc_stats *st)
+{
+    *st = v->st;
+    st->clients = v->nclients;
+    st->handshaking = v->nhandshaking;
+    st->connections = (uint64_t)g_atomic_int_get(&((struct vnc *)v)->connections);
+}
