@@ -18,6 +18,10 @@
  *   debug-log                 print what the guest wrote to ports 0xE9/0x402
  *   vga-text                  print the non-blank rows of the 80x25 text screen at 0xB8000
  *   stats                     ioreq counts and round-trip percentiles
+ *   type TEXT...              print TEXT and a new line through INT 10h teletype
+ *   sleep MS                  wait
+ *   vbe-mode W H BPP          set a Bochs VBE linear mode (0x1ce/0x1cf)
+ *   animate SECONDS TEXT...   draw a moving picture with TEXT (VBE 32 bpp mode)
  * Numbers take C syntax (0x..).  A failed check ends with exit status 1.
  */
 #include "config.h"
@@ -31,6 +35,7 @@
 #include <unistd.h>
 
 #include "tests/xensim/xensim.h"
+#include "tests/xensim/demo-guest.h"
 
 static void usage(FILE *f)
 {
@@ -101,9 +106,24 @@ static int check(const char *what, unsigned long got, const char *want)
     return -1;
 }
 
+static volatile sig_atomic_t stop;
+
+/* The words argv[from..] joined by single spaces (strtok cut them apart). */
+static const char *line_rest(char **argv, int argc, int from)
+{
+    static char buf[1024];
+    buf[0] = 0;
+    for (int i = from; i < argc; i++) {
+        if (i > from)
+            strncat(buf, " ", sizeof(buf) - strlen(buf) - 1);
+        strncat(buf, argv[i], sizeof(buf) - strlen(buf) - 1);
+    }
+    return buf;
+}
+
 static int run_line(xsim *x, char *line)
 {
-    char *argv[8] = {0};
+    char *argv[32] = {0};
     int argc = 0;
     char *hash = strchr(line, '#');
     if (hash)
@@ -112,7 +132,7 @@ static int run_line(xsim *x, char *line)
         fputs(line + 6, stdout);
         return 0;
     }
-    for (char *t = strtok(line, " \t\r\n"); t && argc < 8; t = strtok(NULL, " \t\r\n"))
+    for (char *t = strtok(line, " \t\r\n"); t && argc < 32; t = strtok(NULL, " \t\r\n"))
         argv[argc++] = t;
     if (!argc)
         return 0;
@@ -169,6 +189,14 @@ static int run_line(xsim *x, char *line)
             if (end)
                 printf("  row %2d | %s\n", row, text);
         }
+    } else if (!strcmp(c, "type")) {
+        rc = demo_type(x, line_rest(argv, argc, 1));
+    } else if (!strcmp(c, "sleep") && argc >= 2) {
+        usleep((useconds_t)num(argv[1]) * 1000);
+    } else if (!strcmp(c, "vbe-mode") && argc >= 4) {
+        rc = demo_vbe_mode((unsigned)num(argv[1]), (unsigned)num(argv[2]), (unsigned)num(argv[3]));
+    } else if (!strcmp(c, "animate") && argc >= 2) {
+        rc = demo_animate(x, (unsigned)num(argv[1]), line_rest(argv, argc, 2), &stop);
     } else if (!strcmp(c, "debug-log")) {
         printf("%s\n", xsim_debug_log(x));
     } else if (!strcmp(c, "stats")) {
@@ -189,7 +217,6 @@ static int run_line(xsim *x, char *line)
     return rc;
 }
 
-static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
     stop = sig;
