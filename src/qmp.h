@@ -174,6 +174,8 @@ int qmp_arg_int_or_str(JsonObject *args, const char *name, enum qmp_arg_need nee
  * returns 0, or -1 with GenericError "Parameter 'X' is unexpected".
  */
 int qmp_arg_check_names(JsonObject *args, const char *const *allowed, GError **err);
+/* n holds a JSON scalar of GType t (G_TYPE_INT64, G_TYPE_STRING, ...). */
+bool qmp_node_is(JsonNode *n, GType t);
 
 /* ---------------------------------------------------------- connections -- */
 
