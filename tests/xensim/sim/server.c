@@ -64,9 +64,9 @@ static int op_hello(xsim *x, int ci, const void *p, uint32_t len, struct reply *
 static int op_populate(xsim *x, const void *p, uint32_t len)
 {
     const struct xsp_populate *q = p;
-    if (len < sizeof(*q) || (len - sizeof(*q)) / 8 < q->n)
+    if ((len - sizeof(*q)) / 8 < q->n)
         return -EBADMSG;
-    int rc = check_dom(x, q->domid);
+    int rc = 0;
     for (uint32_t i = 0; !rc && i < q->n; i++)
         rc = mem_populate(x, q->gfn[i], q->order);
     xsim_log(x, "populate_physmap(%u x order %u at %#llx) -> %d", q->n, q->order,
@@ -77,11 +77,8 @@ static int op_populate(xsim *x, const void *p, uint32_t len)
 static int op_p2m_lookup(xsim *x, const void *p, uint32_t len, struct reply *r)
 {
     const struct xsp_p2m_lookup *q = p;
-    if (len < sizeof(*q) || (len - sizeof(*q)) / 8 < q->n || q->n > XSP_MAX_LIST)
+    if ((len - sizeof(*q)) / 8 < q->n || q->n > XSP_MAX_LIST)
         return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    if (rc)
-        return rc;
     int64_t *out = payload(r);
     for (uint32_t i = 0; i < q->n; i++)
         out[i] = mem_gfn_to_frame(x, q->gfn[i]);
@@ -89,14 +86,10 @@ static int op_p2m_lookup(xsim *x, const void *p, uint32_t len, struct reply *r)
     return 0;
 }
 
-static int op_resource(xsim *x, const void *p, uint32_t len, struct reply *r)
+static int op_resource(xsim *x, const void *p, struct reply *r)
 {
     const struct xsp_resource *q = p;
-    if (len < sizeof(*q))
-        return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    if (rc)
-        return rc;
+    int rc;
     if (q->type != XENMEM_resource_ioreq_server)
         return -EOPNOTSUPP;
     if (q->nr == 0 || q->nr > 8)
@@ -111,14 +104,9 @@ static int op_resource(xsim *x, const void *p, uint32_t len, struct reply *r)
     return 0;
 }
 
-static int op_hvm_param(xsim *x, bool set, const void *p, uint32_t len, struct reply *r)
+static int op_hvm_param(xsim *x, bool set, const void *p, struct reply *r)
 {
     const struct xsp_hvm_param *q = p;
-    if (len < sizeof(*q))
-        return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    if (rc)
-        return rc;
     if (q->index >= HVM_NR_PARAMS)
         return -EINVAL;
     if (set)
@@ -132,14 +120,9 @@ static int op_hvm_param(xsim *x, bool set, const void *p, uint32_t len, struct r
     return 0;
 }
 
-static int op_ioreq(xsim *x, uint16_t op, const void *p, uint32_t len, struct reply *r)
+static int op_ioreq(xsim *x, uint16_t op, const void *p, struct reply *r)
 {
     const struct xsp_ioreq *q = p;
-    if (len < sizeof(*q))
-        return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    if (rc)
-        return rc;
     struct xsp_ioreq *out = payload(r);
     *out = *q;
     r->len = sizeof(*out);
@@ -160,23 +143,15 @@ static int op_ioreq(xsim *x, uint16_t op, const void *p, uint32_t len, struct re
     }
 }
 
-static int op_range(xsim *x, const void *p, uint32_t len)
+static int op_range(xsim *x, const void *p)
 {
     const struct xsp_range *q = p;
-    if (len < sizeof(*q))
-        return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    return rc ? rc : ioreq_range(x, q->id, q->map != 0, q->type, q->start, q->end);
+    return ioreq_range(x, q->id, q->map != 0, q->type, q->start, q->end);
 }
 
-static int op_small(xsim *x, uint16_t op, const void *p, uint32_t len, struct reply *r)
+static int op_small(xsim *x, uint16_t op, const void *p, struct reply *r)
 {
     const struct xsp_small *q = p;
-    if (len < sizeof(*q))
-        return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    if (rc)
-        return rc;
     switch (op) {
     case XSP_IRQ_ISA:
         return irq_set_isa(&x->irq, q->a, q->b);
@@ -205,27 +180,18 @@ static int op_small(xsim *x, uint16_t op, const void *p, uint32_t len, struct re
     }
 }
 
-static int op_msi(xsim *x, const void *p, uint32_t len)
+static int op_msi(xsim *x, const void *p)
 {
     const struct xsp_msi *q = p;
-    if (len < sizeof(*q))
-        return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    if (rc)
-        return rc;
     if ((q->addr & 0xfff00000ULL) != 0xfee00000ULL)
         return -EINVAL;
     return irq_inject_msi(&x->irq, q->addr, q->data);
 }
 
-static int op_mem(xsim *x, uint16_t op, const void *p, uint32_t len, struct reply *r)
+static int op_mem(xsim *x, uint16_t op, const void *p, struct reply *r)
 {
     const struct xsp_mem *q = p;
-    if (len < sizeof(*q))
-        return -EBADMSG;
-    int rc = check_dom(x, q->domid);
-    if (rc)
-        return rc;
+    int rc;
     switch (op) {
     case XSP_DIRTY_VRAM: {
         uint32_t bytes = ((q->nr + 63) / 64) * 8;
@@ -274,7 +240,8 @@ static int op_ev(xsim *x, int ci, uint16_t op, const void *p, uint32_t len, stru
             ;
         if (h == XSIM_MAX_EV_HANDLES)
             return -EMFILE;
-        _Static_assert(XSP_EV_MASKED == EVTCHN_SHARED_MASKED && XSP_EV_PENDING == EVTCHN_SHARED_PENDING,
+        _Static_assert(XSP_EV_MASKED == EVTCHN_SHARED_MASKED &&
+                           XSP_EV_PENDING == EVTCHN_SHARED_PENDING,
                        "shared event-channel bits");
         _Static_assert(XSP_EV_SHARED_PORTS * sizeof(uint32_t) <= XSIM_PAGE_SIZE, "one state page");
         int64_t frame = mem_alloc_frame(x);
@@ -284,7 +251,9 @@ static int op_ev(xsim *x, int ci, uint16_t op, const void *p, uint32_t len, stru
         if (pipe2(pfd, O_CLOEXEC) < 0)
             return -errno;
         fcntl(pfd[1], F_SETFL, O_NONBLOCK);
-        x->evh[h] = (struct xsim_evh){.used = true, .conn = ci, .pipe_w = pfd[1],
+        x->evh[h] = (struct xsim_evh){.used = true,
+                                      .conn = ci,
+                                      .pipe_w = pfd[1],
                                       .state = mem_frame_ptr(x, (uint64_t)frame),
                                       .state_frame = (uint64_t)frame};
         memset(x->evh[h].state, 0, XSIM_PAGE_SIZE);
@@ -346,38 +315,86 @@ static int op_ev(xsim *x, int ci, uint16_t op, const void *p, uint32_t len, stru
     }
 }
 
+/* Requests about the domain: the length of their fixed part, whose first
+ * field is the domain id.  Both are checked here, once for all of them. */
+static const uint32_t domain_request_len[] = {
+    [XSP_POPULATE] = sizeof(struct xsp_populate),
+    [XSP_P2M_LOOKUP] = sizeof(struct xsp_p2m_lookup),
+    [XSP_RESOURCE_FRAMES] = sizeof(struct xsp_resource),
+    [XSP_HVM_PARAM_GET] = sizeof(struct xsp_hvm_param),
+    [XSP_HVM_PARAM_SET] = sizeof(struct xsp_hvm_param),
+    [XSP_IOREQ_CREATE] = sizeof(struct xsp_ioreq),
+    [XSP_IOREQ_INFO] = sizeof(struct xsp_ioreq),
+    [XSP_IOREQ_STATE] = sizeof(struct xsp_ioreq),
+    [XSP_IOREQ_DESTROY] = sizeof(struct xsp_ioreq),
+    [XSP_IOREQ_RANGE] = sizeof(struct xsp_range),
+    [XSP_IRQ_ISA] = sizeof(struct xsp_small),
+    [XSP_IRQ_INTX] = sizeof(struct xsp_small),
+    [XSP_LINK_ROUTE] = sizeof(struct xsp_small),
+    [XSP_SHUTDOWN] = sizeof(struct xsp_small),
+    [XSP_NR_VCPUS] = sizeof(struct xsp_small),
+    [XSP_RESTRICT] = sizeof(struct xsp_small),
+    [XSP_MSI] = sizeof(struct xsp_msi),
+    [XSP_DIRTY_VRAM] = sizeof(struct xsp_mem),
+    [XSP_MODIFIED_MEMORY] = sizeof(struct xsp_mem),
+    [XSP_MEM_TYPE] = sizeof(struct xsp_mem),
+    [XSP_RELOCATE] = sizeof(struct xsp_mem),
+    [XSP_PIN_CACHEATTR] = sizeof(struct xsp_mem),
+};
+
 static int dispatch(xsim *x, int ci, const struct xsp_hdr *hdr, const void *p, struct reply *r)
 {
     uint32_t len = hdr->len;
+    if (hdr->op < sizeof(domain_request_len) / sizeof(domain_request_len[0]) &&
+        domain_request_len[hdr->op]) {
+        if (len < domain_request_len[hdr->op])
+            return -EBADMSG;
+        uint32_t domid;
+        memcpy(&domid, p, sizeof(domid));
+        if (check_dom(x, domid))
+            return -ESRCH;
+    }
     switch (hdr->op) {
-    case XSP_HELLO: return op_hello(x, ci, p, len, r);
-    case XSP_POPULATE: return op_populate(x, p, len);
-    case XSP_P2M_LOOKUP: return op_p2m_lookup(x, p, len, r);
-    case XSP_RESOURCE_FRAMES: return op_resource(x, p, len, r);
-    case XSP_HVM_PARAM_GET: return op_hvm_param(x, false, p, len, r);
-    case XSP_HVM_PARAM_SET: return op_hvm_param(x, true, p, len, r);
+    case XSP_HELLO:
+        return op_hello(x, ci, p, len, r);
+    case XSP_POPULATE:
+        return op_populate(x, p, len);
+    case XSP_P2M_LOOKUP:
+        return op_p2m_lookup(x, p, len, r);
+    case XSP_RESOURCE_FRAMES:
+        return op_resource(x, p, r);
+    case XSP_HVM_PARAM_GET:
+        return op_hvm_param(x, false, p, r);
+    case XSP_HVM_PARAM_SET:
+        return op_hvm_param(x, true, p, r);
     case XSP_IOREQ_CREATE:
     case XSP_IOREQ_INFO:
     case XSP_IOREQ_STATE:
-    case XSP_IOREQ_DESTROY: return op_ioreq(x, hdr->op, p, len, r);
-    case XSP_IOREQ_RANGE: return op_range(x, p, len);
+    case XSP_IOREQ_DESTROY:
+        return op_ioreq(x, hdr->op, p, r);
+    case XSP_IOREQ_RANGE:
+        return op_range(x, p);
     case XSP_IRQ_ISA:
     case XSP_IRQ_INTX:
     case XSP_LINK_ROUTE:
     case XSP_SHUTDOWN:
     case XSP_NR_VCPUS:
-    case XSP_RESTRICT: return op_small(x, hdr->op, p, len, r);
-    case XSP_MSI: return op_msi(x, p, len);
+    case XSP_RESTRICT:
+        return op_small(x, hdr->op, p, r);
+    case XSP_MSI:
+        return op_msi(x, p);
     case XSP_DIRTY_VRAM:
     case XSP_MODIFIED_MEMORY:
     case XSP_MEM_TYPE:
     case XSP_RELOCATE:
-    case XSP_PIN_CACHEATTR: return op_mem(x, hdr->op, p, len, r);
+    case XSP_PIN_CACHEATTR:
+        return op_mem(x, hdr->op, p, r);
     case XSP_EV_OPEN:
     case XSP_EV_BIND:
     case XSP_EV_UNMASK:
     case XSP_EV_UNBIND:
-    case XSP_EV_CLOSE: return op_ev(x, ci, hdr->op, p, len, r);
+    case XSP_EV_CLOSE:
+        return op_ev(x, ci, hdr->op, p, len, r);
     case XSP_ENOSYS: {
         char name[128];
         size_t n = len < sizeof(name) - 1 ? len : sizeof(name) - 1;
@@ -386,7 +403,8 @@ static int dispatch(xsim *x, int ci, const struct xsp_hdr *hdr, const void *p, s
         name[strcspn(name, ",")] = 0;
         size_t used = strlen(x->enosys_log);
         if (!strstr(x->enosys_log, name) && used + strlen(name) + 2 < sizeof(x->enosys_log))
-            snprintf(x->enosys_log + used, sizeof(x->enosys_log) - used, "%s%s", used ? "," : "", name);
+            snprintf(x->enosys_log + used, sizeof(x->enosys_log) - used, "%s%s", used ? "," : "",
+                     name);
         return 0;
     }
     default:
@@ -397,7 +415,8 @@ static int dispatch(xsim *x, int ci, const struct xsp_hdr *hdr, const void *p, s
 static void send_reply(int fd, const struct xsp_hdr *req, int status, struct reply *r)
 {
     struct xsp_hdr *h = (struct xsp_hdr *)r->buf;
-    *h = (struct xsp_hdr){.op = req->op, .seq = req->seq, .len = status ? 0 : r->len, .status = status};
+    *h = (struct xsp_hdr){
+        .op = req->op, .seq = req->seq, .len = status ? 0 : r->len, .status = status};
     struct iovec iov = {.iov_base = r->buf, .iov_len = sizeof(*h) + h->len};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
@@ -443,7 +462,8 @@ static void handle_conn(xsim *x, int ci, uint8_t *in, struct reply *r)
         return;
     }
     if (n > XSP_MAX_MSG || hdr->len != (size_t)n - sizeof(*hdr)) {
-        xsim_log(x, "server: op %u with length %u in a %zd-byte message rejected", hdr->op, hdr->len, n);
+        xsim_log(x, "server: op %u with length %u in a %zd-byte message rejected", hdr->op,
+                 hdr->len, n);
         if (!(hdr->flags & XSP_F_NOREPLY))
             send_reply(x->conn[ci].fd, hdr, -EBADMSG, r);
         return;
