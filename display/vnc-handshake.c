@@ -171,9 +171,12 @@ static void hs_establish(struct vnc_client *c, bool shared)
         return;
     }
     vnc_hs_cancel(c);
-    /* the ServerInit below must carry the current size */
-    if (!v->listener_synced)
-        fb_refresh_now();
+    /* The ServerInit below must carry the current size, and the first
+     * update the current picture: with other viewers connected the last
+     * refresh pass may be up to FB_REFRESH_MAX_MS old, and a one-shot
+     * capture (gvnccapture, vncsnapshot) would show the screen before the
+     * guest's latest change.  QEMU, too, updates the display on connect. */
+    fb_refresh_now();
 
     rfbClientPtr cl = c->cl;
     pthread_mutex_lock(&cl->updateMutex);

@@ -175,7 +175,6 @@ struct vnc {
     int stop_efd;
 
     struct fb_listener *listener;
-    bool listener_synced;
     bool resize_pending;
     unsigned pend_w, pend_h;
     gint64 resize_since;

@@ -675,7 +675,6 @@ static void copy_rect(struct vnc *v, pixman_image_t *dst, unsigned dw, unsigned 
 static void vnc_fb_update(void *opaque, int x, int y, int w, int h)
 {
     struct vnc *v = opaque;
-    v->listener_synced = true;
     if (v->resize_pending)
         return; /* the whole new frame is copied when the resize goes through */
     copy_rect(v, v->rfb_img, v->w, v->h, x, y, w, h);
@@ -784,7 +783,6 @@ static gboolean vnc_resize_retry(gpointer data)
 static void vnc_fb_resize(void *opaque, unsigned w, unsigned h)
 {
     struct vnc *v = opaque;
-    v->listener_synced = true;
     if (w == v->w && h == v->h && !v->resize_pending)
         return;
     v->pend_w = w;
@@ -808,7 +806,6 @@ void vnc_listener_update(struct vnc *v)
     bool want = v->nclients + v->nhandshaking > 0;
     if (want && !v->listener) {
         v->listener = fb_add_listener(&vnc_fb_ops, v);
-        v->listener_synced = false;
     } else if (!want && v->listener) {
         fb_remove_listener(v->listener);
         v->listener = NULL;
