@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/common/vga-guest.h"
 #include "tests/xensim/demo-guest.h"
 
 #define DEMO_FPS 25
@@ -34,31 +35,13 @@ int demo_type(xsim *x, const char *text)
     return xsim_int10(x, &lf);
 }
 
-static void dispi_write(uint16_t index, uint16_t value)
-{
-    guest_outw(0x1ce, index);
-    guest_outw(0x1cf, value);
-}
-
-static uint16_t dispi_read(uint16_t index)
-{
-    guest_outw(0x1ce, index);
-    return guest_inw(0x1cf);
-}
-
 int demo_vbe_mode(unsigned width, unsigned height, unsigned bpp)
 {
-    dispi_write(4, 0); /* disable while changing */
-    dispi_write(1, (uint16_t)width);
-    dispi_write(2, (uint16_t)height);
-    dispi_write(3, (uint16_t)bpp);
-    dispi_write(4, 0x41); /* enabled, linear framebuffer */
-    guest_inb(0x3da);        /* attribute flip-flop to index */
-    guest_outb(0x3c0, 0x20); /* palette address source: display on */
-    if (dispi_read(1) != width || dispi_read(2) != height || dispi_read(3) != bpp) {
+    if (!vga_guest_vbe_set_mode(width, height, bpp)) {
         fprintf(stderr, "xensimd: the device refused VBE mode %ux%ux%u\n", width, height, bpp);
         return -1;
     }
+    vga_guest_unblank();
     return 0;
 }
 
@@ -139,8 +122,9 @@ static void draw_text(struct canvas *c, int x0, int y0, const char *s, uint32_t 
 
 int demo_animate(xsim *x, unsigned seconds, const char *text, volatile sig_atomic_t *stop)
 {
-    struct canvas c = {.w = dispi_read(1), .h = dispi_read(2)};
-    if (dispi_read(3) != 32 || !c.w || !c.h) {
+    struct canvas c = {.w = vga_guest_vbe_read(VGA_GUEST_VBE_XRES),
+                       .h = vga_guest_vbe_read(VGA_GUEST_VBE_YRES)};
+    if (vga_guest_vbe_read(VGA_GUEST_VBE_BPP) != 32 || !c.w || !c.h) {
         fprintf(stderr, "xensimd: animate needs a 32 bpp VBE mode (vbe-mode W H 32)\n");
         return -1;
     }
@@ -171,7 +155,8 @@ int demo_animate(xsim *x, unsigned seconds, const char *text, volatile sig_atomi
     for (unsigned frame = 0; !*stop; frame++) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        double elapsed = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        double elapsed =
+            (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
         if (seconds && elapsed >= seconds)
             break;
         /* the box bounces off the edges, its colour cycling */
