@@ -492,6 +492,9 @@ static void vnc_display_hook(rfbClientPtr cl)
         pthread_setname_np(pthread_self(), "vnc-out");
         named = true;
     }
+    /* No LastRect markers, as from QEMU: vncsnapshot 1.2a asks for them
+     * with Tight but cannot parse one, and waits forever. */
+    cl->enableLastRectEncoding = FALSE;
 }
 
 /* The protocol extension: QEMU Extended Key Events, plus a close hook on
@@ -975,6 +978,7 @@ struct vnc *vnc_start(const char *spec, GError **err)
     s->serverFormat.redShift = 16;
     s->serverFormat.greenShift = 8;
     s->serverFormat.blueShift = 0;
+    s->serverFormat.depth = 24; /* 32 bits per pixel, 24 of colour: what QEMU announces */
     s->desktopName = v->desktop;
     s->cursor = NULL;       /* the guest draws its own pointer */
     s->alwaysShared = TRUE; /* sharing is decided in hs_establish() */

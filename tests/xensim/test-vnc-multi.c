@@ -49,8 +49,8 @@
 #include "tests/common/dm.h"
 #include "tests/common/vga-guest.h"
 
-#define MULTI_DISPLAY 61 /* port 5961 */
-#define ABUSE_DISPLAY 62 /* port 5962 */
+#define MULTI_DISPLAY 65 /* port 5965 */
+#define ABUSE_DISPLAY 66 /* port 5966 */
 #define NR_VIEWERS    8
 /* Bounds on waiting for events (a frame reaches loopback viewers in tens
  * of milliseconds; these only decide when to give up). */

@@ -68,7 +68,7 @@
 #include "tests/common/image.h"
 #include "tests/common/vga-guest.h"
 
-#define VNC_DISPLAY 60 /* port 5960 */
+#define VNC_DISPLAY 64 /* port 5964 (test-fb has 5950-5963) */
 /* One capture takes 0.05-0.2 s; a client still running after this is
  * killed and the test fails. */
 #define CLIENT_TIMEOUT_MS 20000
