@@ -89,6 +89,42 @@ enum config_machine {
     CONFIG_MACHINE_PC,    /* the same without the platform device */
 };
 
+/* -spice image-compression= and streaming-video= (QEMU's names). */
+enum config_spice_ic {
+    CONFIG_SPICE_IC_AUTO_GLZ, /* QEMU's default */
+    CONFIG_SPICE_IC_AUTO_LZ,
+    CONFIG_SPICE_IC_QUIC,
+    CONFIG_SPICE_IC_GLZ,
+    CONFIG_SPICE_IC_LZ,
+    CONFIG_SPICE_IC_LZ4,
+    CONFIG_SPICE_IC_OFF,
+};
+enum config_spice_sv {
+    CONFIG_SPICE_SV_OFF, /* QEMU's default */
+    CONFIG_SPICE_SV_ALL,
+    CONFIG_SPICE_SV_FILTER,
+};
+
+/* -spice (xl-contract §1.5.5), for display/spice.c.  port / tls_port 0 =
+ * none (at least one is non-zero); tls_port needs x509_dir; exactly one of
+ * disable_ticketing / password unless neither was given (then ticketing is
+ * on with no password: every client is refused until QMP set_password). */
+struct config_spice {
+    bool enabled;    /* -spice given */
+    int port;        /* 0..65535 */
+    int tls_port;    /* 0..65535 */
+    char *addr;      /* NULL: every address */
+    bool ipv4, ipv6; /* ipv4=on / ipv6=on: that family only */
+    char *x509_dir;  /* NULL when absent */
+    bool disable_ticketing;
+    char *password;   /* NULL when absent; never printed */
+    bool agent_mouse; /* default on */
+    bool disable_copy_paste;
+    bool disable_agent_file_xfer;
+    enum config_spice_ic image_compression;
+    enum config_spice_sv streaming_video;
+};
+
 enum config_sandbox_policy {
     CONFIG_SANDBOX_ALLOW,
     CONFIG_SANDBOX_DENY,
@@ -133,6 +169,9 @@ struct config {
     char *vnc;      /* the -vnc value ("127.0.0.1:0,to=99"), NULL for none */
     char *keymap;   /* -k LAYOUT, NULL when absent (VNC's default: en-us) */
     bool nographic; /* -nographic: no effect */
+
+    /* SPICE (§1.5.5): .enabled false when -spice is absent */
+    struct config_spice spice;
 
     /* Deprivileging (§1.5.13), applied by src/depriv.c */
     bool domid_restrict; /* -xen-domid-restrict */

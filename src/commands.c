@@ -2,6 +2,7 @@
 /*
  * The QMP commands of the whole machine, as libxl 4.17 uses them
  * (xl-contract §2.5): query-status, cont, stop, query-cpus-fast, query-vnc,
+ * query-spice, set_password / expire_password (vnc and spice),
  * query-pci, xen-set-global-dirty-log, xen-save-devices-state,
  * system_wakeup, human-monitor-command, query-chardev, and the input
  * commands tests use (send-key, input-send-event).  Plus
@@ -24,6 +25,9 @@
 #include "devices/pci.h"
 #include "display/fb.h"
 #include "display/input.h"
+#ifdef HAVE_SPICE
+#include "display/spice.h"
+#endif
 #include "display/vnc.h"
 #include "src/chardev.h"
 #include "src/commands.h"
@@ -134,7 +138,96 @@ static JsonNode *cmd_change_vnc_password(struct qmp_conn *c, JsonObject *args, v
     return set_vnc_password(pw, err);
 }
 
-/* set_password {"protocol": "vnc", "password", "connected"?} */
+/* ---- SPICE (display/spice.c): query-spice, set_password and
+ * expire_password with protocol=spice, QEMU's replies and errors ---- */
+
+static JsonNode *cmd_query_spice(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
+{
+    JsonBuilder *b = json_builder_new();
+#ifdef HAVE_SPICE
+    spice_query(b);
+#else
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "enabled");
+    json_builder_add_boolean_value(b, FALSE);
+    json_builder_set_member_name(b, "migrated");
+    json_builder_add_boolean_value(b, FALSE);
+    json_builder_set_member_name(b, "mouse-mode");
+    json_builder_add_string_value(b, "client");
+    json_builder_end_object(b);
+#endif
+    JsonNode *n = json_builder_get_root(b);
+    g_object_unref(b);
+    return n;
+}
+
+static JsonNode *set_spice_password(const char *pw, const char *connected, GError **err)
+{
+#ifdef HAVE_SPICE
+    int rc = spice_set_password(pw, connected);
+    if (rc == 0)
+        return NULL;
+    if (rc != -ENODEV)
+        return qmp_err_generic(err, "Could not set password");
+#endif
+    return qmp_err_device_not_active(err, "SPICE is not in use");
+}
+
+static JsonNode *cmd_expire_password(struct qmp_conn *c, JsonObject *args, void *opaque,
+                                     GError **err)
+{
+    const char *protocol, *when;
+    if (qmp_arg_str(args, "protocol", QMP_ARG_REQUIRED, &protocol, err) < 0 ||
+        qmp_arg_str(args, "time", QMP_ARG_REQUIRED, &when, err) < 0)
+        return NULL;
+    if (!strcmp(protocol, "vnc"))
+        return qmp_err_generic(err, "Could not set password expire time");
+    if (strcmp(protocol, "spice"))
+        return qmp_err_generic(err, "Parameter 'protocol' does not accept value '%s'", protocol);
+#ifdef HAVE_SPICE
+    int rc = spice_expire_password(when);
+    if (rc == 0)
+        return NULL;
+    if (rc == -EINVAL)
+        return qmp_err_generic(err, "Parameter 'time' does not accept value '%s'", when);
+#endif
+    return qmp_err_device_not_active(err, "SPICE is not in use");
+}
+
+/* x-xendm-query-spice-stats: the SPICE front end's counters (tests). */
+static JsonNode *cmd_spice_stats(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
+{
+#ifdef HAVE_SPICE
+    if (!spice_display_server())
+        return qmp_err_device_not_active(err, "SPICE is not in use");
+    struct spice_stats st;
+    spice_get_stats(&st);
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+#define STAT(name, field)                                                                          \
+    json_builder_set_member_name(b, name);                                                         \
+    json_builder_add_int_value(b, (gint64)st.field)
+    STAT("commands", commands);
+    STAT("released", released);
+    STAT("bytes", bytes);
+    STAT("surfaces", surfaces);
+    STAT("keys", keys);
+    STAT("bad-scancodes", bad_scancodes);
+    STAT("pointer-events", pointer_events);
+    STAT("width", width);
+    STAT("height", height);
+    STAT("channels", channels);
+#undef STAT
+    json_builder_end_object(b);
+    JsonNode *n = json_builder_get_root(b);
+    g_object_unref(b);
+    return n;
+#else
+    return qmp_err_device_not_active(err, "SPICE is not in use");
+#endif
+}
+
+/* set_password {"protocol": "vnc"|"spice", "password", "connected"?} */
 static JsonNode *cmd_set_password(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
 {
     const char *protocol, *pw, *connected = NULL;
@@ -142,8 +235,14 @@ static JsonNode *cmd_set_password(struct qmp_conn *c, JsonObject *args, void *op
         qmp_arg_str(args, "password", QMP_ARG_REQUIRED, &pw, err) < 0 ||
         qmp_arg_str(args, "connected", QMP_ARG_OPTIONAL, &connected, err) < 0)
         return NULL;
-    if (strcmp(protocol, "vnc"))
+    /* enums in QEMU's schema: checked before anything else, in order */
+    if (strcmp(protocol, "vnc") && strcmp(protocol, "spice"))
         return qmp_err_generic(err, "Parameter 'protocol' does not accept value '%s'", protocol);
+    if (connected && strcmp(connected, "keep") && strcmp(connected, "fail") &&
+        strcmp(connected, "disconnect"))
+        return qmp_err_generic(err, "Parameter 'connected' does not accept value '%s'", connected);
+    if (!strcmp(protocol, "spice"))
+        return set_spice_password(pw, connected, err);
     return set_vnc_password(pw, err);
 }
 
@@ -516,6 +615,9 @@ void commands_register(unsigned vcpus)
     qmp_register("query-vnc", cmd_query_vnc, NULL);
     qmp_register("change-vnc-password", cmd_change_vnc_password, NULL);
     qmp_register("set_password", cmd_set_password, NULL);
+    qmp_register("expire_password", cmd_expire_password, NULL);
+    qmp_register("query-spice", cmd_query_spice, NULL);
+    qmp_register("x-xendm-query-spice-stats", cmd_spice_stats, NULL);
     qmp_register("query-pci", cmd_query_pci, NULL);
     qmp_register("query-chardev", cmd_query_chardev, NULL);
     qmp_register("xen-set-global-dirty-log", cmd_dirty_log, NULL);

@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef HAVE_SPICE
+#include "display/spice.h"
+#endif
 #include "display/vnc.h"
 #include "src/commands.h"
 #include "src/cmdline.h"
@@ -89,10 +92,38 @@ int main(int argc, char **argv)
     uint64_t below = cfg.max_ram_below_4g ? cfg.max_ram_below_4g : RAM_BELOW_4G_DEFAULT;
     struct xen_params xp = {.domid = cfg.domid, .max_vcpus = cfg.smp.maxcpus ? cfg.smp.maxcpus : 1,
                             .ram_mb = cfg.ram_mb, .ram_below_4g = below};
+#ifndef HAVE_SPICE
+    if (cfg.spice.enabled) {
+        fprintf(stderr, "xendm: -spice: this xendm was built without SPICE (--disable-spice)\n");
+        goto out;
+    }
+#endif
     if (xen_open(&xp) < 0)
         goto out;
+#ifdef HAVE_SPICE
+    if (cfg.spice.enabled) {
+        /* before the machine: a QXL device adds its display to the server */
+        char *serr = NULL;
+        if (spice_start(&cfg.spice, cfg.name, &serr) < 0) {
+            fprintf(stderr, "xendm: -spice: %s\n", serr);
+            g_free(serr);
+            goto out_xen;
+        }
+    }
+#endif
     if (machine_create(&cfg) < 0)
         goto out_xen;
+#ifdef HAVE_SPICE
+    {
+        /* the simple display unless QXL claimed it; threads before depriv */
+        char *serr = NULL;
+        if (spice_display_setup(&serr) < 0) {
+            fprintf(stderr, "xendm: -spice: %s\n", serr);
+            g_free(serr);
+            goto out_machine;
+        }
+    }
+#endif
     machine_set_quit_hook(quit);
     commands_register(xp.max_vcpus);
     if (open_monitors(&cfg, servers) < 0)
@@ -155,6 +186,9 @@ out_machine:
     g_ptr_array_set_size(servers, 0);
     machine_destroy();
 out_xen:
+#ifdef HAVE_SPICE
+    spice_stop();
+#endif
     xen_close();
 out:
     g_ptr_array_free(servers, TRUE);

@@ -213,7 +213,6 @@ static const char *const peel_a[] = {
     NULL,
 };
 static const char *const peel_b[] = {
-    "-spice: not supported yet",
     "-device virtio-serial: not supported yet",
     "-device virtserialport: not supported yet",
     "-device qxl-vga: not supported yet",
@@ -305,6 +304,11 @@ static void check_b(const struct config *cfg)
     }
     g_assert_cmpuint(cfg->n_devices, ==, 0);
     g_assert_cmpuint(cfg->ram_mb, ==, 896);
+    g_assert_true(cfg->spice.enabled);
+    g_assert_cmpint(cfg->spice.port, ==, 6000);
+    g_assert_cmpint(cfg->spice.tls_port, ==, 0);
+    g_assert_true(cfg->spice.agent_mouse);
+    g_assert_true(cfg->spice.disable_ticketing != (cfg->spice.password != NULL));
 }
 
 static void check_c(const struct config *cfg)
@@ -547,7 +551,7 @@ static void test_corpus_qmp(void)
 static void test_not_yet_options(void)
 {
     static const char *const with_arg[] = {
-        "-spice",  "-vga",    "-usbdevice", "-drive",   "-netdev",
+        "-vga",    "-usbdevice", "-drive",   "-netdev",
         "-kernel", "-initrd", "-append", "-incoming",  "-soundhw",
     };
 
@@ -563,7 +567,12 @@ static void test_not_yet_options(void)
     parse_fails("-xen-domid 1 -display gtk", "-display: gtk: not supported (only none)");
     parse_fails("-xen-domid 1 -net nic", "-net: not supported yet");
     parse_fails("-xen-domid 1 -net none -net user", "-net: not supported yet");
-    parse_fails("-xen-domid 1 -k en-us -spice port=1", "-spice: not supported yet");
+    /* -spice is parsed now (tests/unit/test-spice-opts.c) */
+    struct config cfg;
+    parse_ok("-xen-domid 1 -k en-us -spice port=1", &cfg);
+    g_assert_true(cfg.spice.enabled);
+    g_assert_cmpint(cfg.spice.port, ==, 1);
+    config_free(&cfg);
     parse_fails("-xen-domid 1 -monitor stdio", "-monitor: stdio: not supported");
     parse_fails("-xen-domid 1 -parallel null", "-parallel: null: not supported");
 }
