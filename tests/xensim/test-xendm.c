@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "tests/common/dm.h"
+#include "tests/common/guest-kbd.h"
 
 #define DOMID 7
 #define LIBXL_ID0 ((gint64)2020372736) /* 0x786c7100, "xlq\0" */
@@ -336,14 +337,6 @@ static void test_libxl_create_unpause_save_shutdown(void)
 
 /* ---- devices ------------------------------------------------------------------ */
 
-static void wait_obf(void)
-{
-    for (int i = 0; i < 1000; i++)
-        if (guest_inb(0x64) & 1)
-            return;
-    g_error("i8042: no data in the output buffer");
-}
-
 /* The scancodes a guest reads after QMP send-key "a", as a BIOS would set
  * the controller up (command byte: interrupts, system flag, translation). */
 static void keyboard_sequence(gboolean qemu, uint8_t out[2], unsigned *irqs)
@@ -364,9 +357,7 @@ static void keyboard_sequence(gboolean qemu, uint8_t out[2], unsigned *irqs)
         json_node_unref(ret);
     for (int i = 0; i < 2; i++) {
         /* make, then after the hold time the break code */
-        g_assert_true(guest_wait_irq(1, 5000));
-        wait_obf();
-        out[i] = guest_inb(0x60);
+        g_assert_true(gkbd_read(&out[i], 5000));
     }
     *irqs = guest_irq_count(1) - irq0;
     qmp_close(q);
