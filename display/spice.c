@@ -76,6 +76,7 @@
 #include "display/fb.h"
 #include "display/spice.h"
 #include "src/log.h"
+#include "src/threads.h"
 #include "src/qmp.h"
 
 /* ------------------------------------------------------------ tuning --- */
@@ -431,8 +432,22 @@ static void qxl_get_init_info(QXLInstance *qin, QXLDevInitInfo *info)
 }
 
 /* Red worker: the next draw command, or 0. */
+/* spice-server's worker thread starts before deprivileging and keeps the
+ * capabilities it was born with (they are per thread): it drops them on its
+ * first poll for commands, which comes before any client is served
+ * (src/threads.h). */
+static void worker_enter(void)
+{
+    static __thread bool dropped;
+    if (!dropped) {
+        thread_drop_caps();
+        dropped = true;
+    }
+}
+
 static int qxl_get_command(QXLInstance *qin, struct QXLCommandExt *ext)
 {
+    worker_enter();
     bool wake = false;
     pthread_mutex_lock(&sd.lock);
     struct spice_update *u = g_queue_pop_head(&sd.queue);
@@ -456,6 +471,7 @@ static int qxl_get_command(QXLInstance *qin, struct QXLCommandExt *ext)
  * returns 0 when there already are some. */
 static int qxl_req_cmd_notification(QXLInstance *qin)
 {
+    worker_enter();
     pthread_mutex_lock(&sd.lock);
     bool empty = g_queue_is_empty(&sd.queue);
     pthread_mutex_unlock(&sd.lock);

@@ -97,6 +97,7 @@
 #include "display/vnc-priv.h"
 #include "display/vnc.h"
 #include "src/log.h"
+#include "src/threads.h"
 
 /* libvncserver's log hooks have no context; only one server exists. */
 static struct vnc *vnc_current;
@@ -604,6 +605,7 @@ static rfbProtocolExtension vnc_ext = {
 static gpointer vnc_accept_main(gpointer data)
 {
     struct vnc *v = data;
+    thread_drop_caps(); /* started before deprivileging: src/threads.h */
     for (;;) {
         struct pollfd p[3];
         unsigned n = 0;

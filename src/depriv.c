@@ -73,7 +73,7 @@ static const int allowed[] = {
     SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
     SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
     SCMP_SYS(getegid), SCMP_SYS(tgkill), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
-    SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(prctl), SCMP_SYS(uname),
+    SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(prctl), SCMP_SYS(uname), SCMP_SYS(capset),
     SCMP_SYS(unlink), SCMP_SYS(ftruncate), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 };
 
@@ -103,6 +103,10 @@ static int install_seccomp(void)
                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
     if (!rc)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    /* every thread, also those started before us (VNC's accept thread,
+     * spice-server's worker); TSYNC sets their no_new_privs too */
+    if (!rc)
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (!rc)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

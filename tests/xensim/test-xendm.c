@@ -37,7 +37,7 @@
 #include "tests/common/dm.h"
 #include "tests/common/guest-kbd.h"
 
-#define DOMID 7
+#define DOMID     7
 #define LIBXL_ID0 ((gint64)2020372736) /* 0x786c7100, "xlq\0" */
 
 struct dm {
@@ -65,13 +65,15 @@ static void xdm_start(struct dm *d, gboolean qemu, unsigned vcpus, const char *e
     d->xenstat_sock = g_strdup_printf("%s/qmp-libxenstat-%d", xsim_dir(d->x), DOMID);
     GError *err = NULL;
     GString *cmd = g_string_new(NULL);
-    g_string_append_printf(cmd, "%s -xen-domid %d -no-shutdown "
-                                "-chardev socket,id=libxl-cmd,path=%s,server=on,wait=off "
-                                "-mon chardev=libxl-cmd,mode=control "
-                                "-chardev socket,id=libxenstat-cmd,path=%s,server=on,wait=off "
-                                "-mon chardev=libxenstat-cmd,mode=control "
-                                "-nodefaults -no-user-config -name vm1 -vnc none -display none ",
-                           qemu ? dm_qemu_path(&err) : xendm_path(), DOMID, d->libxl_sock, d->xenstat_sock);
+    g_string_append_printf(cmd,
+                           "%s -xen-domid %d -no-shutdown "
+                           "-chardev socket,id=libxl-cmd,path=%s,server=on,wait=off "
+                           "-mon chardev=libxl-cmd,mode=control "
+                           "-chardev socket,id=libxenstat-cmd,path=%s,server=on,wait=off "
+                           "-mon chardev=libxenstat-cmd,mode=control "
+                           "-nodefaults -no-user-config -name vm1 -vnc none -display none ",
+                           qemu ? dm_qemu_path(&err) : xendm_path(), DOMID, d->libxl_sock,
+                           d->xenstat_sock);
     g_assert_no_error(err);
     if (extra)
         g_string_append_printf(cmd, "%s ", extra);
@@ -187,12 +189,15 @@ static void libxl_handshake(struct raw *r, JsonParser *p)
 {
     char *g = raw_line(r, 5000);
     JsonObject *o = expect(p, g, "QMP", -1);
-    JsonObject *v = json_object_get_object_member(json_object_get_object_member(o, "QMP"), "version");
+    JsonObject *v =
+        json_object_get_object_member(json_object_get_object_member(o, "QMP"), "version");
     JsonObject *q = json_object_get_object_member(v, "qemu");
-    gint64 major = json_object_get_int_member(q, "major"), minor = json_object_get_int_member(q, "minor");
+    gint64 major = json_object_get_int_member(q, "major"),
+           minor = json_object_get_int_member(q, "minor");
     g_assert_true(major > 2 || (major == 2 && minor >= 11));
     g_free(g);
-    char *cmd = g_strdup_printf("{\"execute\":\"qmp_capabilities\",\"id\":%" G_GINT64_FORMAT "}", LIBXL_ID0 + 1);
+    char *cmd = g_strdup_printf("{\"execute\":\"qmp_capabilities\",\"id\":%" G_GINT64_FORMAT "}",
+                                LIBXL_ID0 + 1);
     raw_send(r, cmd);
     g_free(cmd);
     char *l = raw_line(r, 5000);
@@ -201,12 +206,13 @@ static void libxl_handshake(struct raw *r, JsonParser *p)
     g_free(l);
 }
 
-static JsonObject *libxl_cmd(struct raw *r, JsonParser *p, const char *execute, const char *args, gint64 id,
-                             const char *kind)
+static JsonObject *libxl_cmd(struct raw *r, JsonParser *p, const char *execute, const char *args,
+                             gint64 id, const char *kind)
 {
-    char *cmd = args ? g_strdup_printf("{\"execute\":\"%s\",\"id\":%" G_GINT64_FORMAT ",\"arguments\":%s}",
-                                       execute, id, args)
-                     : g_strdup_printf("{\"execute\":\"%s\",\"id\":%" G_GINT64_FORMAT "}", execute, id);
+    char *cmd =
+        args ? g_strdup_printf("{\"execute\":\"%s\",\"id\":%" G_GINT64_FORMAT ",\"arguments\":%s}",
+                               execute, id, args)
+             : g_strdup_printf("{\"execute\":\"%s\",\"id\":%" G_GINT64_FORMAT "}", execute, id);
     raw_send(r, cmd);
     g_free(cmd);
     char *l = raw_line(r, 10000); /* libxl: 10 s per operation */
@@ -238,7 +244,8 @@ static void test_libxl_create_unpause_save_shutdown(void)
     g_assert_nonnull(pty);
     g_assert_true(g_str_has_prefix(pty, "pty:/dev/pts/"));
     o = libxl_cmd(&r, p, "query-vnc", NULL, LIBXL_ID0 + 2, "return");
-    g_assert_false(json_object_get_boolean_member(json_object_get_object_member(o, "return"), "enabled"));
+    g_assert_false(
+        json_object_get_boolean_member(json_object_get_object_member(o, "return"), "enabled"));
     raw_close(&r);
 
     /* unpause: a new connection, cont (also when already running) */
@@ -246,8 +253,9 @@ static void test_libxl_create_unpause_save_shutdown(void)
     libxl_handshake(&r, p);
     libxl_cmd(&r, p, "cont", NULL, LIBXL_ID0, "return");
     o = libxl_cmd(&r, p, "query-status", NULL, LIBXL_ID0 + 2, "return");
-    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "return"), "status"), ==,
-                    "running");
+    g_assert_cmpstr(
+        json_object_get_string_member(json_object_get_object_member(o, "return"), "status"), ==,
+        "running");
     raw_close(&r);
 
     /* save: query-cpus-fast, dirty log, stop, add-fd (fd on the first byte),
@@ -258,26 +266,30 @@ static void test_libxl_create_unpause_save_shutdown(void)
     JsonArray *cpus = json_object_get_array_member(o, "return");
     g_assert_cmpuint(json_array_get_length(cpus), ==, 2);
     for (guint i = 0; i < 2; i++)
-        g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(cpus, i), "cpu-index"), ==, i);
+        g_assert_cmpint(
+            json_object_get_int_member(json_array_get_object_element(cpus, i), "cpu-index"), ==, i);
     libxl_cmd(&r, p, "xen-set-global-dirty-log", "{\"enable\":true}", LIBXL_ID0 + 2, "return");
     libxl_cmd(&r, p, "xen-set-global-dirty-log", "{\"enable\":false}", LIBXL_ID0 + 3, "return");
     libxl_cmd(&r, p, "stop", NULL, LIBXL_ID0 + 4, "return");
     o = libxl_cmd(&r, p, "query-status", NULL, LIBXL_ID0 + 5, "return");
-    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "return"), "status"), ==,
-                    "paused");
+    g_assert_cmpstr(
+        json_object_get_string_member(json_object_get_object_member(o, "return"), "status"), ==,
+        "paused");
     char *save = g_strdup_printf("%s/qemu-save.%d", xsim_dir(d.x), DOMID);
     int sfd = open(save, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     g_assert_cmpint(sfd, >=, 0);
     char junk[65536];
     memset(junk, 'J', sizeof(junk));
     g_assert_cmpint(write(sfd, junk, sizeof(junk)), ==, sizeof(junk)); /* a stale, longer file */
-    char *addfd = g_strdup_printf("{\"execute\":\"add-fd\",\"id\":%" G_GINT64_FORMAT "}", LIBXL_ID0 + 6);
+    char *addfd =
+        g_strdup_printf("{\"execute\":\"add-fd\",\"id\":%" G_GINT64_FORMAT "}", LIBXL_ID0 + 6);
     struct iovec iov = {.iov_base = addfd, .iov_len = 1};
     union {
         char b[CMSG_SPACE(sizeof(int))];
         struct cmsghdr a;
     } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -290,8 +302,10 @@ static void test_libxl_create_unpause_save_shutdown(void)
     char *l = raw_line(&r, 10000);
     o = expect(p, l, "return", LIBXL_ID0 + 6);
     g_free(l);
-    gint64 fdset = json_object_get_int_member(json_object_get_object_member(o, "return"), "fdset-id");
-    char *args = g_strdup_printf("{\"live\":false,\"filename\":\"/dev/fdset/%" G_GINT64_FORMAT "\"}", fdset);
+    gint64 fdset =
+        json_object_get_int_member(json_object_get_object_member(o, "return"), "fdset-id");
+    char *args =
+        g_strdup_printf("{\"live\":false,\"filename\":\"/dev/fdset/%" G_GINT64_FORMAT "\"}", fdset);
     libxl_cmd(&r, p, "xen-save-devices-state", args, LIBXL_ID0 + 7, "return");
     g_free(args);
     struct stat st;
@@ -500,7 +514,7 @@ static void power_sequence(gboolean qemu, gboolean reboot)
     guest_pci_write(0x000b, 0x40, 4, 0xb001); /* PIIX4 PM: PMBA */
     guest_pci_write(0x000b, 0x80, 1, 0x01);   /* PMIOSE */
     if (!(guest_inw(0xb004) & 1))
-        guest_outb(0xb2, 0xf1); /* ACPI enable through the APM port */
+        guest_outb(0xb2, 0xf1);                    /* ACPI enable through the APM port */
     g_assert_cmphex(guest_inw(0xb004) & 1, ==, 1); /* SCI_EN, or hvmloader BUG()s */
     g_assert_cmpint(xsim_shutdown_reason(d.x), ==, -1);
     if (reboot)
@@ -644,7 +658,8 @@ static char *status_field(pid_t pid, const char *field)
 static void test_deprivileged(void)
 {
     if (geteuid() != 0)
-        g_error("this test needs root (to drop to another uid): run the README's test command with sudo");
+        g_error("this test needs root (to drop to another uid): run the README's test command with "
+                "sudo");
     char *root = g_dir_make_tmp("xendm-chroot-XXXXXX", NULL);
     g_assert_nonnull(root);
     chmod(root, 0);
@@ -675,10 +690,64 @@ static void test_deprivileged(void)
     g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
     g_assert_null(xsim_error(d.x));
     g_free(capb), g_free(groups);
-    g_free(uid), g_free(gid), g_free(cap), g_free(capp), g_free(sec), g_free(nnp), g_free(link), g_free(target);
+    g_free(uid), g_free(gid), g_free(cap), g_free(capp), g_free(sec), g_free(nnp), g_free(link),
+        g_free(target);
     xdm_finish(&d);
     rmdir(root);
     g_free(root);
+}
+
+/* Every thread, also those that exist before deprivileging (VNC's accept
+ * thread, spice-server's worker), ends up filtered, with no_new_privs and
+ * no capabilities — here without -runas, where only dropping them keeps
+ * root's capabilities away. */
+static void test_deprivileged_threads(void)
+{
+    if (geteuid() != 0)
+        g_error(
+            "this test needs root (capabilities to lose): run the README's test command with sudo");
+    struct dm d;
+#ifdef HAVE_SPICE
+    xdm_start(&d, FALSE, 1,
+              "-vnc 127.0.0.1:96 -device VGA,vgamem_mb=16 "
+              "-spice port=6120,tls-port=0,addr=127.0.0.1,disable-ticketing=on");
+#else
+    xdm_start(&d, FALSE, 1, "-vnc 127.0.0.1:96 -device VGA,vgamem_mb=16");
+#endif
+    g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
+    pid_t pid = xsim_dm_pid(d.x);
+    char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+    unsigned threads = 0;
+    char *bad = NULL;
+    /* spice-server's worker drops its capabilities on its first poll */
+    for (int tries = 0; tries < 50; tries++) {
+        GDir *dd = g_dir_open(dir, 0, NULL);
+        g_assert_nonnull(dd);
+        threads = 0;
+        g_clear_pointer(&bad, g_free);
+        for (const char *t; (t = g_dir_read_name(dd));) {
+            char *path = g_strdup_printf("%s/%s/status", dir, t), *text = NULL;
+            if (g_file_get_contents(path, &text, NULL, NULL)) {
+                threads++;
+                if (!strstr(text, "\nSeccomp:\t2\n") || !strstr(text, "\nNoNewPrivs:\t1\n") ||
+                    !strstr(text, "\nCapEff:\t0000000000000000\n") ||
+                    !strstr(text, "\nCapPrm:\t0000000000000000\n"))
+                    if (!bad)
+                        bad = g_strdup_printf("thread %s:\n%s", t, text);
+            }
+            g_free(text);
+            g_free(path);
+        }
+        g_dir_close(dd);
+        if (!bad)
+            break;
+        g_usleep(100 * 1000);
+    }
+    if (bad)
+        g_error("a thread of xendm is not deprivileged: %s", bad);
+    g_assert_cmpuint(threads, >=, 2); /* main and VNC's accept thread at least */
+    g_free(dir);
+    xdm_finish(&d);
 }
 
 /* ---- bad input ------------------------------------------------------------------ */
@@ -699,7 +768,8 @@ static void test_bad_input(void)
         {"{\"id\": 5}", "GenericError"},
         {"{\"execute\": 42}", "GenericError"},
         {"{\"execute\": \"no-such-command\"}", "CommandNotFound"},
-        {"{\"execute\": \"xen-set-global-dirty-log\", \"arguments\": {\"enable\": \"yes\"}}", "GenericError"},
+        {"{\"execute\": \"xen-set-global-dirty-log\", \"arguments\": {\"enable\": \"yes\"}}",
+         "GenericError"},
         {"{\"execute\": \"send-key\", \"arguments\": {\"keys\": 7}}", "GenericError"},
         {"{\"execute\": \"query-status\", \"arguments\": [1]}", "GenericError"},
     };
@@ -707,8 +777,9 @@ static void test_bad_input(void)
         raw_send(&r, bad[i].text);
         char *l = raw_line(&r, 5000);
         JsonObject *o = expect(p, l, "error", -1);
-        g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "error"), "class"), ==,
-                        bad[i].cls);
+        g_assert_cmpstr(
+            json_object_get_string_member(json_object_get_object_member(o, "error"), "class"), ==,
+            bad[i].cls);
         g_free(l);
     }
     /* still talking */
@@ -756,7 +827,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGPIPE, SIG_IGN);
-    g_test_add_func("/xendm/libxl-create-unpause-save-shutdown", test_libxl_create_unpause_save_shutdown);
+    g_test_add_func("/xendm/libxl-create-unpause-save-shutdown",
+                    test_libxl_create_unpause_save_shutdown);
     g_test_add_func("/xendm/keyboard-send-key", test_keyboard);
     g_test_add_func("/xendm/serial-pty", test_serial_pty);
     g_test_add_func("/xendm/platform-device", test_platform_device);
@@ -766,6 +838,7 @@ int main(int argc, char **argv)
     g_test_add_func("/xendm/firmware-view-like-qemu", test_firmware_view);
     g_test_add_func("/xendm/stress-2-vcpus", test_stress);
     g_test_add_func("/xendm/deprivileged", test_deprivileged);
+    g_test_add_func("/xendm/deprivileged-threads", test_deprivileged_threads);
     g_test_add_func("/xendm/bad-input", test_bad_input);
     return g_test_run();
 }
