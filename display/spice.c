@@ -101,8 +101,12 @@
  * scattered-pixel case (300 pixels, banded by the core) stays below it.
  */
 #define SPICE_MAX_FLUSH_RECTS 512
-/* spice-server refuses longer tickets (SPICE_MAX_PASSWORD_LENGTH). */
-#define SPICE_MAX_PASSWORD 60
+/* spice-server keeps the ticket in char[SPICE_MAX_PASSWORD_LENGTH] (60)
+ * with its NUL: a longer one would be cut and no client could log in. */
+#define SPICE_MAX_PASSWORD 59
+/* Cookies of the asynchronous surface calls (primary_destroy). */
+#define SPICE_COOKIE_DESTROY 1
+#define SPICE_COOKIE_CREATE  2
 
 /* ------------------------------------------------------------- state --- */
 
@@ -142,13 +146,16 @@ static struct {
     pixman_region32_t pending; /* dirty, not yet made into commands */
     guint flush_idle;
     uint64_t image_unique;
-    int efd; /* the worker took the last command */
+    int efd; /* the worker took the last command, or finished an async call */
     guint efd_watch;
+    GQueue retired;    /* canvases whose asynchronous destroy is in flight */
+    unsigned creating; /* asynchronous creates in flight: no commands yet */
 
-    /* shared with the red worker: the lock guards queue and notify */
+    /* shared with the red worker: the lock guards queue, notify and done */
     pthread_mutex_t lock;
     GQueue queue; /* struct spice_update *, oldest first */
     bool notify;  /* write efd when the worker empties the queue */
+    GQueue done;  /* cookies of finished asynchronous calls */
 
     /* counters: main thread, except released (the worker; atomics) */
     uint64_t commands, bytes, surfaces;
@@ -431,7 +438,6 @@ static void qxl_get_init_info(QXLInstance *qin, QXLDevInitInfo *info)
     info->n_surfaces = SPICE_NUM_SURFACES;
 }
 
-/* Red worker: the next draw command, or 0. */
 /* spice-server's worker thread starts before deprivileging and keeps the
  * capabilities it was born with (they are per thread): it drops them on its
  * first poll for commands, which comes before any client is served
@@ -445,6 +451,7 @@ static void worker_enter(void)
     }
 }
 
+/* Red worker: the next draw command, or 0. */
 static int qxl_get_command(QXLInstance *qin, struct QXLCommandExt *ext)
 {
     worker_enter();
@@ -505,9 +512,16 @@ static int qxl_flush_resources(QXLInstance *qin)
     return 0;
 }
 
+/* Red worker: an asynchronous surface call finished; main learns of it
+ * through the eventfd (display_efd_ready). */
 static void qxl_async_complete(QXLInstance *qin, uint64_t cookie)
 {
-    /* only synchronous spice_qxl_* calls are made */
+    pthread_mutex_lock(&sd.lock);
+    g_queue_push_tail(&sd.done, (gpointer)(uintptr_t)cookie);
+    pthread_mutex_unlock(&sd.lock);
+    uint64_t one = 1;
+    if (write(sd.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        abort(); /* the eventfd is ours and open: cannot fail otherwise */
 }
 
 static void qxl_update_area_complete(QXLInstance *qin, uint32_t surface_id, struct QXLRect *rects,
@@ -643,7 +657,7 @@ static void queue_drop(void)
 /* Turn the pending region into commands, if spice-server took the last. */
 static void display_flush(void)
 {
-    if (!sd.primary || !pixman_region32_not_empty(&sd.pending))
+    if (!sd.primary || sd.creating || !pixman_region32_not_empty(&sd.pending))
         return;
     pixman_image_t *src = fb_image();
     if (!src || (unsigned)pixman_image_get_width(src) != sd.width ||
@@ -705,16 +719,35 @@ static gboolean display_efd_ready(gint fd, GIOCondition cond, gpointer data)
     uint64_t v;
     if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
         log_msg("spice", "eventfd read: %s", g_strerror(errno));
+    GQueue done;
+    pthread_mutex_lock(&sd.lock);
+    done = sd.done;
+    g_queue_init(&sd.done);
+    pthread_mutex_unlock(&sd.lock);
+    for (gpointer c; (c = g_queue_pop_head(&done));) {
+        if ((uintptr_t)c == SPICE_COOKIE_DESTROY)
+            g_free(g_queue_pop_head(&sd.retired)); /* destroys finish in order */
+        else if (sd.creating)
+            sd.creating--;
+    }
     display_flush();
     return G_SOURCE_CONTINUE;
 }
 
+/*
+ * Surfaces change asynchronously: the synchronous calls wait until every
+ * client has drained what it was sent for the old surface, so a client that
+ * stops reading would hold the main loop (and the guest) for spice-server's
+ * client timeout on each mode switch.  The old canvas lives until its
+ * destroy completes; no command is queued until the new surface exists
+ * (the worker polls for commands independently of the surface calls).
+ */
 static void primary_destroy(void)
 {
     if (!sd.primary)
         return;
-    spice_qxl_destroy_primary_surface(&sd.qxl, 0);
-    g_free(sd.primary);
+    g_queue_push_tail(&sd.retired, sd.primary);
+    spice_qxl_destroy_primary_surface_async(&sd.qxl, 0, SPICE_COOKIE_DESTROY);
     sd.primary = NULL;
     sd.width = sd.height = 0;
 }
@@ -748,7 +781,8 @@ static void display_resize(void *opaque, unsigned w, unsigned h)
         .mem = (uint64_t)(uintptr_t)sd.primary,
         .group_id = SPICE_MEMSLOT_GROUP_HOST,
     };
-    spice_qxl_create_primary_surface(&sd.qxl, 0, &s);
+    sd.creating++;
+    spice_qxl_create_primary_surface_async(&sd.qxl, 0, &s, SPICE_COOKIE_CREATE);
     sd.surfaces++;
 }
 
@@ -832,6 +866,10 @@ static void display_free(void)
     g_free(sd.primary);
     sd.primary = NULL;
     sd.width = sd.height = 0;
+    for (gpointer c; (c = g_queue_pop_head(&sd.retired));)
+        g_free(c);
+    g_queue_clear(&sd.done);
+    sd.creating = 0;
     if (sd.efd >= 0)
         close(sd.efd);
     sd.efd = -1;

@@ -540,6 +540,42 @@ static void test_reconnect(void)
     g_free(win);
 }
 
+/*
+ * A viewer that stops reading (SIGSTOP) while the guest animates and then
+ * switches modes: the guest's mode switches (synchronous port I/O, with the
+ * 5 s access timeout of this test) still complete — xendm changes SPICE
+ * surfaces asynchronously and never waits for a client — and once the
+ * viewer runs again it shows the last picture.  (With spice-server 0.15.1
+ * the synchronous calls did not block here either; the test guards the
+ * behaviour, whichever layer provides it.)
+ */
+static void test_stopped_viewer(void)
+{
+    kill(t.viewer, SIGSTOP);
+    struct animator a = {.s = &t.s};
+    pthread_t th;
+    g_assert_cmpint(pthread_create(&th, NULL, animate, &a), ==, 0);
+    gint64 commands = sutil_stat(t.run.qmp, "commands");
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (sutil_stat(t.run.qmp, "commands") < commands + 200 && g_get_monotonic_time() < deadline)
+        g_usleep(20000); /* enough full frames to fill the viewer's socket, bounded */
+    a.stop = true;
+    pthread_join(th, NULL);
+    static const unsigned modes[][2] = {{640, 480}, {1024, 768}, {GUEST_W, GUEST_H}};
+    for (unsigned i = 0; i < G_N_ELEMENTS(modes); i++) {
+        sguest_mode(&t.s, modes[i][0], modes[i][1], 20 + i);
+        g_assert_null(xsim_error(t.run.x)); /* every access was answered in time */
+    }
+    JsonNode *q = sutil_qmp(t.run.qmp, "query-status", NULL);
+    g_assert_cmpstr(json_object_get_string_member(json_node_get_object(q), "status"), ==,
+                    "running");
+    json_node_unref(q);
+    kill(t.viewer, SIGCONT);
+    char *win = window_id();
+    wait_window(win, t.s.want, "a viewer that was stopped through mode switches");
+    g_free(win);
+}
+
 static void teardown(void)
 {
     viewer_stop();
@@ -567,7 +603,8 @@ int main(int argc, char **argv)
         "-device", "VGA,vgamem_mb=16",
         "-spice",  "port=5945,tls-port=0,addr=127.0.0.1,disable-ticketing=on,agent-mouse=on",
         NULL};
-    struct xsim_config cfg = {.ram_mb = 128};
+    /* a main loop blocked on a client shows up as an access timeout */
+    struct xsim_config cfg = {.ram_mb = 128, .access_timeout_ms = 5000};
     GError *err = NULL;
     if (!dm_start(&t.run, xendm, &cfg, args, &err))
         g_error("%s", err->message);
@@ -579,6 +616,7 @@ int main(int argc, char **argv)
     g_test_add_func("/spice-viewer/keyboard", test_keyboard);
     g_test_add_func("/spice-viewer/garbage", test_garbage);
     g_test_add_func("/spice-viewer/reconnect", test_reconnect);
+    g_test_add_func("/spice-viewer/stopped-viewer", test_stopped_viewer);
     int rc = g_test_run();
     teardown();
     sutil_cleanup();
