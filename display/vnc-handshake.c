@@ -192,6 +192,7 @@ static void hs_establish(struct vnc_client *c, bool shared)
         return;
     }
     c->state = VC_ESTABLISHED;
+    vnc_watch_hangup(c);
     c->exclusive = !shared;
     v->nhandshaking--;
     v->nclients++;

@@ -86,7 +86,13 @@ static void client_key_down(struct vnc_client *c, uint32_t keysym, unsigned code
             return;
         }
     }
-    struct vnc_down tmp = {0}, *d = c->ndown < VNC_MAX_DOWN ? &c->down[c->ndown++] : &tmp;
+    if (c->ndown == VNC_MAX_DOWN) {
+        /* a key we could not release later would stay down in the guest */
+        LOG_GUEST("vnc", "%s:%s holds %u keys: key %#" PRIx32 " dropped", c->host, c->service,
+                  VNC_MAX_DOWN, keysym);
+        return;
+    }
+    struct vnc_down *d = &c->down[c->ndown++];
     *d = (struct vnc_down){.keysym = keysym, .qnum = (uint8_t)qnum};
     bool is_mod = raw || qnum == v->km->shift_qnum || qnum == 0x36 || qnum == v->km->altgr_qnum;
     if (!is_mod) {

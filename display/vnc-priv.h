@@ -71,8 +71,11 @@
  * events per second; pointer motion is coalesced in the queue.
  */
 #define VNC_EVQ_MAX 1024
-/* Keys one viewer may hold at once (the rest are sent without release
- * bookkeeping). */
+/* A client whose socket hung up: wake its writer this often until it is
+ * gone (vnc.c, vnc_kick_writer). */
+#define VNC_GONE_KICK_MS 100
+/* Keys one viewer may hold at once; a press beyond them is dropped (its
+ * release could not be tracked).  PC keyboards roll over far fewer. */
 #define VNC_MAX_DOWN 32
 
 /* RFB constants of the handshake (RFC 6143). */
@@ -113,6 +116,7 @@ struct vnc_client {
     char host[NI_MAXHOST], service[NI_MAXSERV];
     int family;
     guint hs_watch, hs_timer;
+    guint hup_watch, kick_timer; /* established: vnc_watch_hangup() */
     enum hs_step step;
     int minor;
     uint8_t buf[16];
@@ -190,6 +194,7 @@ struct vnc {
 
 /* vnc.c */
 void vnc_listener_update(struct vnc *v);
+void vnc_watch_hangup(struct vnc_client *c);
 
 /* vnc-handshake.c (main thread) */
 void vnc_hs_begin(struct vnc_client *c);

@@ -8,7 +8,9 @@
 set -u
 RUNS=${FUZZ_SMOKE_RUNS:-20000}
 dir=$(dirname "$0")
-set -- fuzz-ioreq:ioreq fuzz-qmp:qmp
+set -- fuzz-ioreq:ioreq fuzz-qmp:qmp fuzz-vga:vga
+# fuzz-vnc exists when xendm is built with its VNC front end
+grep -q '^#define HAVE_VNC 1' config.h 2>/dev/null && set -- "$@" fuzz-vnc:vnc
 echo "1..$#"
 n=0
 fail=0
@@ -21,9 +23,18 @@ for f in "$@"; do
         fail=1
         continue
     fi
+    case ${f%%:*} in
+    fuzz-vga) extra=-entropic_scale_per_exec_time=1 ;; # huge modes are slow: favour fast inputs
+    *) extra= ;;
+    esac
+    # libvncserver 0.9.14 spins in its WebSockets peek on a client that
+    # sent 1-3 bytes before the banner (tests/fuzz/README.md, "known bugs";
+    # the input is tests/fuzz/known-bugs/vnc-peek-spin): not yet worked
+    # around in xendm, so the smoke run steps around it
+    export FUZZ_VNC_KNOWN_BUGS=peek-spin
     work=$(mktemp -d)
     cp "$corpus"/* "$work"/ 2>/dev/null
-    if timeout 300 "$bin" -seed=1 -runs="$RUNS" -max_len=4096 "$work" >"$work.log" 2>&1; then
+    if timeout 300 "$bin" -seed=1 -runs="$RUNS" -max_len=4096 $extra "$work" >"$work.log" 2>&1; then
         echo "ok $n - ${f%%:*}: $RUNS executions, no crash ($(grep -c . "$work.log") log lines)"
     else
         echo "not ok $n - ${f%%:*} crashed or timed out:"
