@@ -511,6 +511,8 @@ static void legacy_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
         LOG_GUEST(TAG, "%u-byte write of port %#x dropped", size, port);
         return;
     }
+    if (w->vga->legacy_write_hook)
+        w->vga->legacy_write_hook(w->vga);
     vga_port_write(w->vga, port, (uint8_t)v);
     if (size == 2)
         vga_port_write(w->vga, (uint16_t)(port + 1), (uint8_t)(v >> 8));
@@ -856,12 +858,15 @@ static void vga_reset_regs(struct vga *s)
     s->plane_updated = 0;
 }
 
-static void vga_reset(struct device *dev)
+void vga_core_reset(struct vga *s)
 {
-    struct vga *s = DEVICE_PRIV(dev, struct vga);
-
     vga_reset_regs(s);
     vga_render_reset(s);
+}
+
+static void vga_reset(struct device *dev)
+{
+    vga_core_reset(DEVICE_PRIV(dev, struct vga));
 }
 
 /* BAR0's size follows vgamem_mb, but the PCI code took it from the static
@@ -915,10 +920,55 @@ static int vga_add_regions(struct vga *s)
     return io_region_add(&s->lowmem);
 }
 
+int vga_core_init(struct vga *s, struct device *dev, uint8_t *vram, uint32_t vram_size)
+{
+    int rc;
+
+    s->dev = dev;
+    s->pd = dev->pci;
+    s->vram = vram;
+    s->vram_size = vram_size;
+    s->vram_mask = vram_size - 1;
+    s->dirty_pages = calloc(1, (s->vram_size >> PAGE_SHIFT) / 8);
+    if (!s->dirty_pages) {
+        fprintf(stderr, "xendm: -device %s: out of memory\n", dev->desc->name);
+        return -ENOMEM;
+    }
+    rc = vga_add_regions(s);
+    if (rc < 0) {
+        fprintf(stderr, "xendm: -device %s: the legacy VGA ports or memory are taken%s\n",
+                dev->desc->name, rc == -EEXIST ? " (only one VGA device can be used)" : "");
+        /* regions inside the private area are removed by device.c */
+        free(s->dirty_pages);
+        s->dirty_pages = NULL;
+        return rc;
+    }
+    vga_reset_regs(s);
+    vga_render_init(s);
+    return 0;
+}
+
+void vga_core_fini(struct vga *s)
+{
+    vga_render_fini(s);
+    free(s->dirty_pages);
+    s->dirty_pages = NULL;
+}
+
+void vga_core_surface_lost(struct vga *s)
+{
+    vga_render_reset(s);
+    s->render.have_surface = false;
+    s->render.track_gfn = s->render.track_pages = s->render.track_offset = 0;
+    s->render.track_ptr = NULL;
+    memset(s->dirty_pages, 0xff, (s->vram_size >> PAGE_SHIFT) / 8);
+}
+
 static int vga_create(struct device *dev, const struct opts *opts)
 {
     struct vga *s = DEVICE_PRIV(dev, struct vga);
     uint64_t mb = VGA_VRAM_MB_DEFAULT, size;
+    uint8_t *vram;
     int rc;
 
     if (opts &&
@@ -930,49 +980,26 @@ static int vga_create(struct device *dev, const struct opts *opts)
         mb = VGA_VRAM_MB_MAX;
     for (size = 1; size < mb; size <<= 1)
         ;
-    s->dev = dev;
     s->pd = dev->pci;
     s->vram_size = (uint32_t)(size << 20);
-    s->vram_mask = s->vram_size - 1;
     vga_size_vram_bar(s);
 
-    s->dirty_pages = calloc(1, (s->vram_size >> PAGE_SHIFT) / 8);
-    if (!s->dirty_pages) {
-        fprintf(stderr, "xendm: -device VGA: out of memory\n");
+    /* on failure the VRAM frames stay allocated (hv.h cannot give them
+     * back); hv_alloc_device_ram said why (videoram) */
+    vram = pci_bar_set_ram(s->pd, 0, "vga.vram");
+    if (!vram)
         return -ENOMEM;
-    }
-    s->vram = pci_bar_set_ram(s->pd, 0, "vga.vram");
-    if (!s->vram) {
-        rc = -ENOMEM; /* hv_alloc_device_ram said why (videoram) */
-        goto free_dirty;
-    }
-    rc = vga_add_regions(s);
-    if (rc < 0) {
-        fprintf(stderr, "xendm: -device VGA: the legacy VGA ports or memory are taken%s\n",
-                rc == -EEXIST ? " (only one VGA device can be used)" : "");
-        goto free_dirty;
-    }
-    vga_reset_regs(s);
-    vga_render_init(s);
+    rc = vga_core_init(s, dev, vram, (uint32_t)(size << 20));
+    if (rc < 0)
+        return rc;
     fb_set_producer(&vga_fb_ops, s);
     return 0;
-
-free_dirty:
-    /* regions inside the private area are removed by device.c; the VRAM
-     * frames stay allocated (hv.h cannot give them back) */
-    free(s->dirty_pages);
-    s->dirty_pages = NULL;
-    return rc;
 }
 
 static void vga_destroy(struct device *dev)
 {
-    struct vga *s = DEVICE_PRIV(dev, struct vga);
-
     fb_set_producer(NULL, NULL);
-    vga_render_fini(s);
-    free(s->dirty_pages);
-    s->dirty_pages = NULL;
+    vga_core_fini(DEVICE_PRIV(dev, struct vga));
 }
 
 static const struct pci_desc vga_pci = {

@@ -12,6 +12,9 @@
  * so text cells are character, attribute at vram[4 * i], vram[4 * i + 1]
  * and the font (plane 2) at vram[4 * j + 2], 32 bytes per glyph.
  *
+ * Besides vga-render.c, devices with a VGA core of their own (QXL's
+ * VGA-compatible mode, display/qxl.c) include it for vga_core_*() below.
+ *
  * Threads: main thread only.
  */
 #ifndef XENDM_DISPLAY_VGA_H
@@ -187,6 +190,11 @@ struct vga {
 
     struct vga_portwin ports[5];
     struct io_region vbe_ports, lowmem;
+
+    /* Called before a guest write to a legacy VGA port (not the DISPI
+     * ports) is applied: QXL leaves its native mode there, as QEMU's
+     * qxl-vga does.  NULL for the std VGA. */
+    void (*legacy_write_hook)(struct vga *s);
 };
 
 static inline bool vga_vbe_enabled(const struct vga *s)
@@ -207,6 +215,22 @@ static inline void vga_mark_page(struct vga *s, uint32_t off)
     off &= s->vram_mask;
     s->dirty_pages[off >> 15] |= (uint8_t)(1u << ((off >> 12) & 7));
 }
+
+/*
+ * The VGA core inside another device (display/qxl.c).  `s` must be the first
+ * member of the device's private area: the port and memory handlers find it
+ * through the struct device.  vram/vram_size: the memory the VGA sees (a
+ * power of two of at least 1 MiB, backed by the device).  Registers the
+ * legacy ports, the Bochs DISPI ports and the 0xa0000 window and starts
+ * from power-on state; the device decides when vga_refresh() runs.
+ * 0 or -errno (error printed).
+ */
+int vga_core_init(struct vga *s, struct device *dev, uint8_t *vram, uint32_t vram_size);
+void vga_core_reset(struct vga *s);
+void vga_core_fini(struct vga *s);
+/* Another producer replaced the framebuffer core's surface: the next
+ * vga_refresh() sets ours again and redraws everything. */
+void vga_core_surface_lost(struct vga *s);
 
 /* vga-render.c */
 void vga_render_init(struct vga *s);

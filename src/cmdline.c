@@ -62,7 +62,9 @@
 static const char *const config_devices_not_yet[] = {
     /* display, §1.5.6 */
     "cirrus-vga",
-    "qxl-vga",
+#ifndef HAVE_SPICE
+    "qxl-vga", /* display/qxl.c renders through spice-server */
+#endif
     /* SPICE agent, §1.5.5 */
     "virtio-serial",
     "virtio-serial-pci",

@@ -11,6 +11,8 @@ dir=$(dirname "$0")
 set -- fuzz-ioreq:ioreq fuzz-qmp:qmp fuzz-vga:vga
 # fuzz-vnc exists when xendm is built with its VNC front end
 grep -q '^#define HAVE_VNC 1' config.h 2>/dev/null && set -- "$@" fuzz-vnc:vnc
+# fuzz-qxl exists when xendm is built with SPICE (QXL renders through it)
+grep -q '^#define HAVE_SPICE 1' config.h 2>/dev/null && set -- "$@" fuzz-qxl:qxl
 echo "1..$#"
 n=0
 fail=0

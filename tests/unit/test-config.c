@@ -215,7 +215,9 @@ static const char *const peel_a[] = {
 static const char *const peel_b[] = {
     "-device virtio-serial: not supported yet",
     "-device virtserialport: not supported yet",
+#ifndef HAVE_SPICE
     "-device qxl-vga: not supported yet",
+#endif
     "-device ich9-usb-ehci1: not supported yet",
     "-device ich9-usb-uhci1: not supported yet",
     "-device ich9-usb-uhci2: not supported yet",
@@ -302,7 +304,14 @@ static void check_b(const struct config *cfg)
         g_assert_cmpint(c->backend, ==, CONFIG_CHARDEV_SPICEVMC);
         g_assert_cmpstr(c->name, ==, i ? "usbredir" : "vdagent");
     }
+#ifdef HAVE_SPICE
+    g_assert_cmpuint(cfg->n_devices, ==, 1);
+    g_assert_cmpstr(cfg->devices[0]->implied, ==, "qxl-vga");
+    g_assert_cmpstr(opts_get(cfg->devices[0], "vram_size_mb"), ==, "64");
+    g_assert_cmpstr(opts_get(cfg->devices[0], "ram_size_mb"), ==, "64");
+#else
     g_assert_cmpuint(cfg->n_devices, ==, 0);
+#endif
     g_assert_cmpuint(cfg->ram_mb, ==, 896);
     g_assert_true(cfg->spice.enabled);
     g_assert_cmpint(cfg->spice.port, ==, 6000);
@@ -607,7 +616,9 @@ static void test_not_yet_devices(void)
 {
     static const char *const drivers[] = {
         "cirrus-vga",
+#ifndef HAVE_SPICE
         "qxl-vga",
+#endif
         "virtio-serial",
         "virtserialport",
         "usb-redir",
