@@ -39,6 +39,7 @@
 #include "display/qxl.h"
 #include "display/spice.h"
 #include "src/log.h"
+#include "src/threads.h"
 
 #define TAG "qxl"
 
@@ -300,6 +301,7 @@ static void qi_get_init_info(QXLInstance *qin, QXLDevInitInfo *info)
 static int qi_get_command(QXLInstance *qin, QXLCommandExt *ext)
 {
     struct qxl_spice *sp = sp_of(qin);
+    thread_drop_caps_once(); /* the worker predates deprivileging: src/threads.h */
     int got = 0;
 
     g_mutex_lock(&sp->lock);
@@ -329,6 +331,7 @@ static int qi_get_command(QXLInstance *qin, QXLCommandExt *ext)
 static int qi_req_cmd_notification(QXLInstance *qin)
 {
     struct qxl_spice *sp = sp_of(qin);
+    thread_drop_caps_once();
     int wait = 1;
 
     g_mutex_lock(&sp->lock);

@@ -442,19 +442,10 @@ static void qxl_get_init_info(QXLInstance *qin, QXLDevInitInfo *info)
  * capabilities it was born with (they are per thread): it drops them on its
  * first poll for commands, which comes before any client is served
  * (src/threads.h). */
-static void worker_enter(void)
-{
-    static __thread bool dropped;
-    if (!dropped) {
-        thread_drop_caps();
-        dropped = true;
-    }
-}
-
 /* Red worker: the next draw command, or 0. */
 static int qxl_get_command(QXLInstance *qin, struct QXLCommandExt *ext)
 {
-    worker_enter();
+    thread_drop_caps_once();
     bool wake = false;
     pthread_mutex_lock(&sd.lock);
     struct spice_update *u = g_queue_pop_head(&sd.queue);
@@ -478,7 +469,7 @@ static int qxl_get_command(QXLInstance *qin, struct QXLCommandExt *ext)
  * returns 0 when there already are some. */
 static int qxl_req_cmd_notification(QXLInstance *qin)
 {
-    worker_enter();
+    thread_drop_caps_once();
     pthread_mutex_lock(&sd.lock);
     bool empty = g_queue_is_empty(&sd.queue);
     pthread_mutex_unlock(&sd.lock);

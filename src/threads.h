@@ -14,5 +14,8 @@
 /* Clear the calling thread's effective, permitted and inheritable
  * capabilities (no-op if it has none).  0, or -1 with errno. */
 int thread_drop_caps(void);
+/* The same, once per thread: for callbacks a library runs on a thread of
+ * its own (spice-server's worker), at the top of each such callback. */
+void thread_drop_caps_once(void);
 
 #endif

@@ -701,19 +701,13 @@ static void test_deprivileged(void)
  * thread, spice-server's worker), ends up filtered, with no_new_privs and
  * no capabilities — here without -runas, where only dropping them keeps
  * root's capabilities away. */
-static void test_deprivileged_threads(void)
+static void check_threads_deprivileged(const char *args)
 {
     if (geteuid() != 0)
         g_error(
             "this test needs root (capabilities to lose): run the README's test command with sudo");
     struct dm d;
-#ifdef HAVE_SPICE
-    xdm_start(&d, FALSE, 1,
-              "-vnc 127.0.0.1:96 -device VGA,vgamem_mb=16 "
-              "-spice port=6120,tls-port=0,addr=127.0.0.1,disable-ticketing=on");
-#else
-    xdm_start(&d, FALSE, 1, "-vnc 127.0.0.1:96 -device VGA,vgamem_mb=16");
-#endif
+    xdm_start(&d, FALSE, 1, args);
     g_assert_cmphex(guest_inw(0x10), ==, 0x49d2);
     pid_t pid = xsim_dm_pid(d.x);
     char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
@@ -748,6 +742,19 @@ static void test_deprivileged_threads(void)
     g_assert_cmpuint(threads, >=, 2); /* main and VNC's accept thread at least */
     g_free(dir);
     xdm_finish(&d);
+}
+
+static void test_deprivileged_threads(void)
+{
+#ifdef HAVE_SPICE
+    check_threads_deprivileged("-vnc 127.0.0.1:96 -device VGA,vgamem_mb=16 "
+                               "-spice port=6120,tls-port=0,addr=127.0.0.1,disable-ticketing=on");
+    /* the QXL card's own spice-server worker */
+    check_threads_deprivileged("-vnc 127.0.0.1:96 -device qxl-vga,vram_size_mb=64,ram_size_mb=64 "
+                               "-spice port=6120,tls-port=0,addr=127.0.0.1,disable-ticketing=on");
+#else
+    check_threads_deprivileged("-vnc 127.0.0.1:96 -device VGA,vgamem_mb=16");
+#endif
 }
 
 /* ---- bad input ------------------------------------------------------------------ */
