@@ -41,6 +41,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/common/image-png.h"
 #include "tests/common/dm.h"
 #include "tests/common/image.h"
 #include "tests/xensim/test-qxl-guest.h"
@@ -369,24 +370,6 @@ static struct image *draw_scene(struct qg *g)
  * Clients
  */
 
-static struct image *load_png(const char *path)
-{
-    GError *err = NULL;
-    GdkPixbuf *pb = gdk_pixbuf_new_from_file(path, &err);
-    g_assert_no_error(err);
-    unsigned w = (unsigned)gdk_pixbuf_get_width(pb), h = (unsigned)gdk_pixbuf_get_height(pb);
-    int stride = gdk_pixbuf_get_rowstride(pb), nch = gdk_pixbuf_get_n_channels(pb);
-    const guchar *px = gdk_pixbuf_read_pixels(pb);
-    struct image *img = image_new(w, h);
-    for (unsigned y = 0; y < h; y++)
-        for (unsigned x = 0; x < w; x++) {
-            const guchar *p = px + y * (unsigned)stride + x * (unsigned)nch;
-            image_set_pixel(img, x, y, (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]);
-        }
-    g_object_unref(pb);
-    return img;
-}
-
 static void check_vnc(int display, const struct image *want)
 {
     sutil_need("/usr/bin/gvnccapture", "gvncviewer");
@@ -401,7 +384,7 @@ static void check_vnc(int display, const struct image *want)
         g_error("gvnccapture did not finish");
     }
     g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    struct image *got = load_png(png);
+    struct image *got = image_load_png(png);
     char *d = sutil_diff(got, want);
     if (image_compare(got, want, NULL, NULL) != 0)
         g_error("VNC client: %s", d);

@@ -53,6 +53,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 
+#include "tests/common/image-png.h"
 #include "tests/xensim/test-spice-util.h"
 
 #define PORT_SHOT    5940
@@ -307,24 +308,6 @@ static void test_ticketing(void)
 
 /* ------------------------------------------------------- libxl's argv (b) --- */
 
-static struct image *load_png(const char *path)
-{
-    GError *err = NULL;
-    GdkPixbuf *pb = gdk_pixbuf_new_from_file(path, &err);
-    g_assert_no_error(err);
-    unsigned w = (unsigned)gdk_pixbuf_get_width(pb), h = (unsigned)gdk_pixbuf_get_height(pb);
-    int stride = gdk_pixbuf_get_rowstride(pb), nch = gdk_pixbuf_get_n_channels(pb);
-    const guchar *px = gdk_pixbuf_read_pixels(pb);
-    struct image *img = image_new(w, h);
-    for (unsigned y = 0; y < h; y++)
-        for (unsigned x = 0; x < w; x++) {
-            const guchar *p = px + y * (unsigned)stride + x * (unsigned)nch;
-            image_set_pixel(img, x, y, (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]);
-        }
-    g_object_unref(pb);
-    return img;
-}
-
 static struct image *vnc_capture(int display)
 {
     sutil_need("/usr/bin/gvnccapture", "gvncviewer");
@@ -339,7 +322,7 @@ static struct image *vnc_capture(int display)
         g_error("gvnccapture did not finish");
     }
     g_assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    struct image *img = load_png(out);
+    struct image *img = image_load_png(out);
     g_free(out);
     g_free(target);
     return img;

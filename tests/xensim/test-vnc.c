@@ -66,6 +66,7 @@
 
 #include "tests/common/dm.h"
 #include "tests/common/image.h"
+#include "tests/common/image-png.h"
 #include "tests/common/vga-guest.h"
 
 #define VNC_DISPLAY 64 /* port 5964 (test-fb has 5950-5963) */
@@ -241,24 +242,6 @@ static void assert_same(const char *what, const struct image *got, const struct 
         g_free(b);
     }
     g_assert_cmpint(diff, ==, 0);
-}
-
-static struct image *load_png(const char *path)
-{
-    GError *err = NULL;
-    GdkPixbuf *pb = gdk_pixbuf_new_from_file(path, &err);
-    g_assert_no_error(err);
-    unsigned w = (unsigned)gdk_pixbuf_get_width(pb), h = (unsigned)gdk_pixbuf_get_height(pb);
-    int stride = gdk_pixbuf_get_rowstride(pb), nch = gdk_pixbuf_get_n_channels(pb);
-    const guchar *px = gdk_pixbuf_read_pixels(pb);
-    struct image *img = image_new(w, h);
-    for (unsigned y = 0; y < h; y++)
-        for (unsigned x = 0; x < w; x++) {
-            const guchar *p = px + y * (unsigned)stride + x * (unsigned)nch;
-            image_set_pixel(img, x, y, (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]);
-        }
-    g_object_unref(pb);
-    return img;
 }
 
 struct jpeg_fail {
@@ -488,7 +471,7 @@ static void capture_gvnc(struct dm_run *run, const char *vnc, enum screen s,
     wait_no_clients(run->qmp);
     if (run_client(argv, log) != 0)
         client_failed("gvnccapture", log, run->x);
-    struct image *cap = load_png(png);
+    struct image *cap = image_load_png(png);
     char *what = g_strdup_printf("gvnccapture of %s", screen_name[s]);
     assert_same(what, cap, want);
     g_free(what);
