@@ -8,10 +8,11 @@
  *
  * Connection life:
  *   vnc-accept  accept4() on our own listening sockets (bound here, with
- *               the to= port search), rfbNewClient() (sends "RFB 003.008",
- *               peeks 100 ms for WebSockets); newClientHook puts the
- *               client ON HOLD, and once rfbNewClient() has returned it is
- *               queued for the main thread.
+ *               the to= port search), rfbNewClient() on a stand-in socket
+ *               (below); newClientHook moves the client onto the accepted
+ *               socket, writes "RFB 003.008" there and puts the client ON
+ *               HOLD, and once rfbNewClient() has returned it is queued for
+ *               the main thread.
  *   main        runs the rest of the handshake on a non-blocking fd watch:
  *               version, security type, VNC DES challenge against the
  *               password set over QMP, ClientInit's shared flag (QEMU's
@@ -58,9 +59,20 @@
  * released and restored.  Viewers that send QEMU's Extended Key Event
  * (pseudo-encoding -258, message 255/0) give the scancode itself.
  *
- * Left out: TLS/VeNCrypt, SASL, websocket= (libvncserver still answers a
- * WebSockets handshake on the RFB port; it cannot be switched off at run
- * time), lossy/JPEG tuning, audio, clipboard, cursor shape (no producer has
+ * The stand-in socket: libvncserver 0.9.14 is built with WebSockets, and
+ * rfbNewClient() first peeks at the new socket for up to 100 ms for an HTTP
+ * or TLS header.  Every real VNC viewer waits for the server's greeting, so
+ * that peek cost each connection 100 ms before its banner, and a peer that
+ * sent one to three bytes and then nothing made the peek spin for ever
+ * (rfbPeekExactTimeout tests a stale errno after a short MSG_PEEK), which
+ * stopped the accept thread.  So rfbNewClient() is handed one end of a
+ * socketpair that already holds "RFB ": the peek sees a plain RFB client at
+ * once, the greeting goes into the pair, and vnc_new_client() switches
+ * cl->sock to the accepted TCP socket before any libvncserver thread uses
+ * it.  The RFB port therefore speaks RFB only, as QEMU's does (QEMU serves
+ * WebSockets on a separate websocket= port).
+ *
+ * Left out: TLS/VeNCrypt, SASL, websocket=, lossy/JPEG tuning, audio, clipboard, cursor shape (no producer has
  * a cursor plane yet: the guest draws its own), lock-key sync, dead keys
  * (a keysym only reachable through a dead key is dropped and counted),
  * password expiry, Apple's RFB 3.889 (expects no ClientInit: it times out).
@@ -73,6 +85,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -101,6 +114,11 @@
 
 /* libvncserver's log hooks have no context; only one server exists. */
 static struct vnc *vnc_current;
+
+/* vnc-accept: the accepted TCP socket while rfbNewClient() runs on its
+ * stand-in (the socketpair end), and whether vnc_new_client() took it. */
+static __thread int accept_real_fd = -1;
+static __thread bool accept_fd_taken;
 
 static void vnc_drain(struct vnc *v);
 
@@ -403,6 +421,9 @@ static void vnc_rfb_err(const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     g_strchomp(buf);
+    /* the stand-in socket is AF_UNIX: no peer address, no TCP_NODELAY */
+    if (accept_real_fd >= 0 && (strstr(buf, "getnameinfo") || strstr(buf, "TCP_NODELAY")))
+        return;
     struct vnc_event *e = g_new0(struct vnc_event, 1);
     e->type = VEV_LOG;
     e->msg = g_strdup(buf);
@@ -415,19 +436,36 @@ static void vnc_client_gone(rfbClientPtr cl);
 static enum rfbNewClientAction vnc_new_client(rfbClientPtr cl)
 {
     struct vnc *v = cl->screen->screenData;
+    int fd = accept_real_fd;
+    if (fd < 0)
+        return RFB_CLIENT_REFUSE; /* not from vnc_accept_main: cannot happen */
+    /* from here on libvncserver owns the TCP socket (it closes cl->sock) */
+    cl->sock = fd;
+    accept_fd_taken = true;
     if (g_atomic_int_get(&v->stopping))
         return RFB_CLIENT_REFUSE;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char pv[sz_rfbProtocolVersionMsg + 1];
+    snprintf(pv, sizeof(pv), rfbProtocolVersionFormat, cl->screen->protocolMajorVersion,
+             cl->screen->protocolMinorVersion);
+    if (!rfbSetNonBlocking(fd) ||
+        send(fd, pv, sz_rfbProtocolVersionMsg, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+            sz_rfbProtocolVersionMsg)
+        return RFB_CLIENT_REFUSE; /* gone already: a fresh socket takes 12 bytes */
     struct vnc_client *c = g_new0(struct vnc_client, 1);
     c->v = v;
     c->cl = cl;
-    c->shut_fd = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
+    c->shut_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (getpeername(cl->sock, (struct sockaddr *)&ss, &len) == 0) {
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
         getnameinfo((struct sockaddr *)&ss, len, c->host, sizeof(c->host), c->service,
                     sizeof(c->service), NI_NUMERICHOST | NI_NUMERICSERV);
         c->family = ss.ss_family;
     }
+    free(cl->host); /* libvncserver's, from the stand-in: empty */
+    cl->host = strdup(c->host);
     cl->clientData = c;
     cl->clientGoneHook = vnc_client_gone;
     g_atomic_int_inc(&v->hs_atomic);
@@ -631,11 +669,27 @@ static gpointer vnc_accept_main(gpointer data)
                 close(fd);
                 continue;
             }
-            /* libvncserver's WebSockets peek (rfbPeekExactTimeout) reads
-             * errno after a short peek: a stale EAGAIN makes it spin for
-             * ever on a client that sent 1-3 bytes before our banner */
-            errno = 0;
-            rfbClientPtr cl = rfbNewClient(v->screen, fd); /* -> vnc_new_client */
+            /* the stand-in socket of the header comment */
+            int sp[2];
+            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+                close(fd);
+                continue;
+            }
+            if (write(sp[1], "RFB ", 4) != 4) {
+                close(sp[0]);
+                close(sp[1]);
+                close(fd);
+                continue;
+            }
+            accept_real_fd = fd;
+            accept_fd_taken = false;
+            rfbClientPtr cl = rfbNewClient(v->screen, sp[0]); /* -> vnc_new_client */
+            accept_real_fd = -1;
+            if (accept_fd_taken)
+                close(sp[0]); /* else libvncserver closed it, and fd is ours */
+            else
+                close(fd);
+            close(sp[1]);
             if (cl && cl->clientData)
                 ev_simple(v, VEV_NEW, cl->clientData);
         }

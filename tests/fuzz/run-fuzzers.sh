@@ -29,11 +29,6 @@ for f in "$@"; do
     fuzz-vga) extra=-entropic_scale_per_exec_time=1 ;; # huge modes are slow: favour fast inputs
     *) extra= ;;
     esac
-    # libvncserver 0.9.14 spins in its WebSockets peek on a client that
-    # sent 1-3 bytes before the banner (tests/fuzz/README.md, "known bugs";
-    # the input is tests/fuzz/known-bugs/vnc-peek-spin): not yet worked
-    # around in xendm, so the smoke run steps around it
-    export FUZZ_VNC_KNOWN_BUGS=peek-spin
     work=$(mktemp -d)
     cp "$corpus"/* "$work"/ 2>/dev/null
     if timeout 300 "$bin" -seed=1 -runs="$RUNS" -max_len=4096 $extra "$work" >"$work.log" 2>&1; then
