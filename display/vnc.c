@@ -72,8 +72,9 @@
  * it.  The RFB port therefore speaks RFB only, as QEMU's does (QEMU serves
  * WebSockets on a separate websocket= port).
  *
- * Left out: TLS/VeNCrypt, SASL, websocket=, lossy/JPEG tuning, audio, clipboard, cursor shape (no producer has
- * a cursor plane yet: the guest draws its own), lock-key sync, dead keys
+ * Left out: TLS/VeNCrypt, SASL, websocket=, lossy/JPEG tuning, audio,
+ * clipboard, cursor shape (no producer has a cursor plane yet: the guest
+ * draws its own), lock-key sync, dead keys
  * (a keysym only reachable through a dead key is dropped and counted),
  * password expiry, Apple's RFB 3.889 (expects no ClientInit: it times out).
  */
@@ -672,6 +673,7 @@ static gpointer vnc_accept_main(gpointer data)
             /* the stand-in socket of the header comment */
             int sp[2];
             if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+                vnc_rfb_err("cannot greet a client: socketpair: %s", strerror(errno));
                 close(fd);
                 continue;
             }
