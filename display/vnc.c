@@ -450,9 +450,8 @@ static enum rfbNewClientAction vnc_new_client(rfbClientPtr cl)
     char pv[sz_rfbProtocolVersionMsg + 1];
     snprintf(pv, sizeof(pv), rfbProtocolVersionFormat, cl->screen->protocolMajorVersion,
              cl->screen->protocolMinorVersion);
-    if (!rfbSetNonBlocking(fd) ||
-        send(fd, pv, sz_rfbProtocolVersionMsg, MSG_NOSIGNAL | MSG_DONTWAIT) !=
-            sz_rfbProtocolVersionMsg)
+    if (!rfbSetNonBlocking(fd) || send(fd, pv, sz_rfbProtocolVersionMsg,
+                                       MSG_NOSIGNAL | MSG_DONTWAIT) != sz_rfbProtocolVersionMsg)
         return RFB_CLIENT_REFUSE; /* gone already: a fresh socket takes 12 bytes */
     struct vnc_client *c = g_new0(struct vnc_client, 1);
     c->v = v;
