@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QXL command validation for display/qxl.c, in plain functions that unit
- * tests and the fuzzer call without spice-server (style rule 11).
+ * QXL command validation for the QXL device (display/qxl-io.c,
+ * qxl-spice.c), in plain functions that unit tests and the fuzzer call
+ * without spice-server (style rule 11).  Implemented by
+ * display/qxl-parse.c (memory slots, copies, the dispatcher, non-drawing
+ * commands, I/O port requests) and display/qxl-parse-draw.c (drawables).
  *
  * The guest hands the QXL device "physical" addresses (QXLPHYSICAL: memory
  * slot id in bits 63-56, slot generation in bits 55-48, offset in bits

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QXL internals shared by display/qxl.c (the PCI device: registers, ROM and
- * RAM layout, modes, memory slots, the I/O ports, rendering for the
- * framebuffer core) and display/qxl-spice.c (the QXLInterface spice-server's
- * worker thread calls, the VGA-mode display for SPICE clients, the server
- * xendm runs itself when -spice is not given).  Nothing else includes it.
+ * QXL internals shared by display/qxl.c (the PCI device: BARs, ROM and
+ * RAM layout, modes, resets, rendering for the framebuffer core),
+ * display/qxl-io.c (the I/O ports, interrupts, error state, memory slots)
+ * and display/qxl-spice.c (the QXLInterface spice-server's worker thread
+ * calls, the VGA-mode display for SPICE clients, the server xendm runs
+ * itself when -spice is not given).  Nothing else includes it.
  *
  * Threads and the one lock (design rule 1, style rule 3).  Device state
  * belongs to the main thread.  spice-server's worker thread ("red worker")
@@ -160,10 +161,31 @@ struct qxl {
     struct qxl_spice *sp;
 };
 
-/* display/qxl.c, main thread */
+/* display/qxl-io.c, main thread */
+extern const struct io_ops qxl_io_ops; /* BAR3 */
+/* Set interrupt bits in QXLRam.int_pending; recompute INTA#. */
 void qxl_send_events(struct qxl *s, uint32_t events);
 void qxl_update_irq(struct qxl *s);
+/* An async operation spice-server completed (its cookie, freed here). */
 void qxl_async_complete(struct qxl *s, struct qxl_cookie *c);
+/* Enter the error state: log why, raise QXL_INTERRUPT_ERROR. */
+void qxl_guest_bug(struct qxl *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* display/qxl.c, main thread: modes and the primary surface */
+void qxl_set_mode_state(struct qxl *s, enum qxl_mode mode, uint32_t cmdflags);
+/* Make `sc` the primary surface (CREATE_PRIMARY, or SET_MODE with `mode`
+ * QXL_MODE_COMPAT and its command flags).  false if refused (error state;
+ * an async cookie was not used). */
+bool qxl_create_primary(struct qxl *s, const QXLSurfaceCreate *sc, enum qxl_mode mode,
+                        uint32_t cmdflags, struct qxl_cookie *async);
+/* The primary surface exists for spice-server: show it. */
+void qxl_primary_complete(struct qxl *s);
+/* Destroy the primary surface (or leave VGA mode); true if there was one
+ * (its destruction may have started, async). */
+bool qxl_destroy_primary(struct qxl *s, struct qxl_cookie *async);
+/* QXL_IO_RESET: surfaces, slots, ROM and RAM header back to power-on
+ * values, VGA mode. */
+void qxl_hard_reset(struct qxl *s);
 
 /* display/qxl-spice.c, main thread */
 int qxl_spice_init(struct qxl *s, char *err, size_t errlen);

@@ -246,27 +246,63 @@ static JsonNode *cmd_set_password(struct qmp_conn *c, JsonObject *args, void *op
     return set_vnc_password(pw, err);
 }
 
+/* QEMU's names for PCI classes (class << 8 | subclass), reported as
+ * class_info.desc: those of the functions xendm has or may get.  Classes
+ * missing here get no "desc", as in QEMU (the Xen platform device's 0xff80). */
+static const struct {
+    uint16_t class;
+    const char *desc;
+} pci_class_names[] = {
+    {0x0100, "SCSI controller"},
+    {0x0101, "IDE controller"},
+    {0x0106, "SATA controller"},
+    {0x0180, "Storage controller"},
+    {0x0200, "Ethernet controller"},
+    {0x0280, "Network controller"},
+    {0x0300, "VGA controller"},
+    {0x0380, "Display controller"},
+    {0x0401, "Audio controller"},
+    {0x0403, "Audio controller"},
+    {0x0600, "Host bridge"},
+    {0x0601, "ISA bridge"},
+    {0x0604, "PCI bridge"},
+    {0x0680, "Bridge"},
+    {0x0700, "Serial port"},
+    {0x0c03, "USB controller"},
+    {0x0c05, "SMBus"},
+};
+
+static const char *pci_class_name(uint16_t class)
+{
+    for (size_t i = 0; i < sizeof(pci_class_names) / sizeof(pci_class_names[0]); i++)
+        if (pci_class_names[i].class == class)
+            return pci_class_names[i].desc;
+    return NULL;
+}
+
+static uint16_t cfg_word(const struct pci_dev *pd, unsigned off)
+{
+    return (uint16_t)(pd->config[off] | pd->config[off + 1] << 8);
+}
+
+/* One "regions" entry, as QEMU's query-pci: BARs 0-5 and the expansion ROM
+ * (bar 6, a 32-bit memory region), with the address the BAR decodes now:
+ * -1 while decoding is off, the ROM is disabled or the address is not
+ * valid (QEMU's pci_bar_address). */
 static void add_bar(JsonBuilder *b, struct pci_dev *pd, int i)
 {
     const struct pci_bar_desc *bd = i == PCI_ROM_SLOT ? NULL : &pd->desc->bar[i];
-    uint64_t size = i == PCI_ROM_SLOT ? pd->desc->rom_size : bd->size;
+    uint64_t size = i == PCI_ROM_SLOT ? pd->bar_region[PCI_ROM_SLOT].size : bd->size;
     if (!size || (bd && bd->type == PCI_BAR_NONE))
         return;
-    unsigned off = i == PCI_ROM_SLOT ? 0x30 : 0x10 + 4u * (unsigned)i;
-    uint64_t addr = pd->config[off] | (uint64_t)pd->config[off + 1] << 8 | (uint64_t)pd->config[off + 2] << 16 |
-                    (uint64_t)pd->config[off + 3] << 24;
     bool io = bd && bd->type == PCI_BAR_IO;
-    addr &= io ? ~3ULL : i == PCI_ROM_SLOT ? ~0x7ffULL : ~0xfULL;
-    if (bd && bd->type == PCI_BAR_MEM64)
-        addr |= (uint64_t)(pd->config[off + 4] | pd->config[off + 5] << 8 | pd->config[off + 6] << 16 |
-                           (uint32_t)pd->config[off + 7] << 24) << 32;
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "bar");
     json_builder_add_int_value(b, i);
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, io ? "io" : "memory");
     json_builder_set_member_name(b, "address");
-    json_builder_add_int_value(b, (gint64)addr);
+    json_builder_add_int_value(b, (gint64)pd->bar_addr[i]); /* unmapped: UINT64_MAX, i.e. -1 */
     json_builder_set_member_name(b, "size");
     json_builder_add_int_value(b, (gint64)size);
     if (!io) {
@@ -278,6 +314,8 @@ static void add_bar(JsonBuilder *b, struct pci_dev *pd, int i)
     json_builder_end_object(b);
 }
 
+/* query-pci: bus 0, every function as the guest sees its configuration
+ * space now (QEMU's qmp_query_pci_device). */
 static JsonNode *cmd_query_pci(struct qmp_conn *c, JsonObject *args, void *opaque, GError **err)
 {
     JsonBuilder *b = json_builder_new();
@@ -291,6 +329,9 @@ static JsonNode *cmd_query_pci(struct qmp_conn *c, JsonObject *args, void *opaqu
         struct pci_dev *pd = pci_find((uint8_t)devfn);
         if (!pd)
             continue;
+        uint16_t class = cfg_word(pd, 0x0a);
+        const char *class_desc = pci_class_name(class);
+        uint8_t pin = pd->config[0x3d];
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "bus");
         json_builder_add_int_value(b, 0);
@@ -301,30 +342,36 @@ static JsonNode *cmd_query_pci(struct qmp_conn *c, JsonObject *args, void *opaqu
         json_builder_set_member_name(b, "class_info");
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "class");
-        json_builder_add_int_value(b, pd->desc->class_code >> 8);
+        json_builder_add_int_value(b, class);
+        if (class_desc) {
+            json_builder_set_member_name(b, "desc");
+            json_builder_add_string_value(b, class_desc);
+        }
         json_builder_end_object(b);
         json_builder_set_member_name(b, "id");
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "vendor");
-        json_builder_add_int_value(b, pd->desc->vendor);
+        json_builder_add_int_value(b, cfg_word(pd, 0x00));
         json_builder_set_member_name(b, "device");
-        json_builder_add_int_value(b, pd->desc->device);
-        json_builder_set_member_name(b, "subsystem-vendor");
-        json_builder_add_int_value(b, pd->desc->subsys_vendor);
-        json_builder_set_member_name(b, "subsystem");
-        json_builder_add_int_value(b, pd->desc->subsys_id);
+        json_builder_add_int_value(b, cfg_word(pd, 0x02));
+        if ((pd->config[0x0e] & 0x7f) == 0) { /* a normal header has a subsystem */
+            json_builder_set_member_name(b, "subsystem-vendor");
+            json_builder_add_int_value(b, cfg_word(pd, 0x2c));
+            json_builder_set_member_name(b, "subsystem");
+            json_builder_add_int_value(b, cfg_word(pd, 0x2e));
+        }
         json_builder_end_object(b);
-        if (pd->desc->irq_pin) {
+        if (pin) {
             json_builder_set_member_name(b, "irq");
             json_builder_add_int_value(b, pd->config[0x3c]);
-            json_builder_set_member_name(b, "irq_pin");
-            json_builder_add_int_value(b, pd->desc->irq_pin);
         }
+        json_builder_set_member_name(b, "irq_pin");
+        json_builder_add_int_value(b, pin);
         json_builder_set_member_name(b, "qdev_id");
         json_builder_add_string_value(b, pd->dev && pd->dev->id ? pd->dev->id : "");
         json_builder_set_member_name(b, "regions");
         json_builder_begin_array(b);
-        for (int i = 0; i < PCI_NUM_BARS; i++)
+        for (int i = 0; i <= PCI_ROM_SLOT; i++)
             add_bar(b, pd, i);
         json_builder_end_array(b);
         json_builder_end_object(b);
