@@ -27,10 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <pixman.h>
 
+#include "bench/common.h"
 #include "display/fb.h"
 #include "tests/unit/fake-hv.h"
 
@@ -45,19 +45,6 @@
 static uint32_t *vram;  /* the "guest's" framebuffer */
 static uint8_t *shadow; /* the plain method's copy */
 static uint64_t rows_changed;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* The plain method: compare every row, copy those that differ. */
 static void plain_pass(void)
@@ -74,26 +61,24 @@ static void plain_pass(void)
 
 static double fb_pass(void)
 {
-    double t = now_ns();
+    double t = bench_now_ns();
     fb_refresh_now();
-    return now_ns() - t;
+    return bench_now_ns() - t;
 }
 
 static double timed_plain_pass(void)
 {
-    double t = now_ns();
+    double t = bench_now_ns();
     plain_pass();
-    return now_ns() - t;
+    return bench_now_ns() - t;
 }
 
-static void fill(uint32_t xor)
+/* The frame: bench pattern k (the two differ in every pixel). */
+static void fill(unsigned k)
 {
     for (unsigned y = 0; y < H; y++)
-        for (unsigned x = 0; x < W; x++) {
-            uint32_t r = x * 255 / (W - 1), g = y * 255 / (H - 1),
-                     b = ((x + y) & 0x40) ? 0xe0 : 0x20;
-            vram[y * W + x] = (r << 16 | g << 8 | b) ^ xor;
-        }
+        for (unsigned x = 0; x < W; x++)
+            vram[y * W + x] = bench_pattern_px(x, y, W, H, k);
 }
 
 static void mark_all_pages(void)
@@ -119,7 +104,7 @@ static uint64_t change(enum scenario s, unsigned i)
         }
         return 4;
     case ALL_CHANGED:
-        fill(i % 2 ? 0xffffff : 0);
+        fill(i % 2);
         mark_all_pages();
         return 0; /* every tile the core compared */
     case ALL_DIRTY_ONE_PIXEL:
@@ -159,8 +144,8 @@ static int run(enum scenario s, const char *label, unsigned passes, double *fb_m
             return -1;
         }
     }
-    qsort(tf, passes, sizeof(double), cmp_double);
-    qsort(tp, passes, sizeof(double), cmp_double);
+    bench_sort(tf, passes);
+    bench_sort(tp, passes);
     *fb_med = tf[passes / 2] / 1e3;
     *pl_med = tp[passes / 2] / 1e3;
     printf("%-40s %10.1f %10.1f %10.1f %10.1f   %.3fx\n", label, tf[passes / 2] / 1e3,

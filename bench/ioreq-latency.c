@@ -27,12 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "tests/common/dm.h"
 
-#define MAX_DMS 4
+#define MAX_DMS    4
 #define MAX_ROUNDS 15
 
 struct result {
@@ -41,62 +41,29 @@ struct result {
     double buf_per_s, buf_cpu_us_per_k;
 };
 
-static double now_ns(void)
+static gboolean start_dm(const char *dm, struct dm_run *run, double *ready_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-    FILE *f = fopen(path, "r");
-    double v = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "Pss:", 4))
-            v = strtod(line + 4, NULL);
-    fclose(f);
-    return v;
-}
-
-static gboolean start_dm(const char *dm, struct dm_run *run, double *ready_ms, GError **err)
-{
-    static const char *const args[] = {"-no-shutdown", "-no-user-config", "-vnc", "none", "-serial", "null",
-                                       "-machine", "xenfv,suppress-vmdesc=on", NULL};
-    struct xsim_config cfg = {.ram_mb = 128};
-    double t0 = now_ns();
-    const char *path = strcmp(dm, "qemu") ? dm : dm_qemu_path(err);
-    if (!path || !dm_start(run, path, &cfg, args, err))
+    static const char *const args[] = {
+        "-no-shutdown", "-no-user-config",          "-vnc", "none", "-serial", "null",
+        "-machine",     "xenfv,suppress-vmdesc=on", NULL};
+    double t0 = bench_now_ns();
+    if (!bench_dm_start("ioreq-latency", dm, args, run))
         return FALSE;
-    /* dm_start_qemu includes the QMP handshake; readiness is what libxl waits for */
-    *ready_ms = (now_ns() - t0) / 1e6;
+    /* dm_start includes the QMP handshake; readiness is what libxl waits for */
+    *ready_ms = (bench_now_ns() - t0) / 1e6;
     return TRUE;
 }
 
 static int run_once(const char *dm, unsigned n_pio, unsigned n_buf, struct result *r)
 {
     struct dm_run run;
-    GError *err = NULL;
-    if (!start_dm(dm, &run, &r->ready_ms, &err)) {
-        fprintf(stderr, "ioreq-latency: %s\n", err->message);
-        g_error_free(err);
+    if (!start_dm(dm, &run, &r->ready_ms))
         return -1;
-    }
     xsim *x = run.x;
     struct xsim_stats st0, st1;
     xsim_stats(x, &st0);
     r->rss_kb = (double)st0.dm_rss_kb;
-    r->pss_kb = pss_kb(xsim_dm_pid(x));
+    bench_proc_mem(xsim_dm_pid(x), NULL, &r->pss_kb);
 
     /* sync PIO */
     double *lat = malloc(sizeof(double) * n_pio);
@@ -104,9 +71,9 @@ static int run_once(const char *dm, unsigned n_pio, unsigned n_buf, struct resul
         guest_inw(0x10);
     xsim_stats(x, &st0);
     for (unsigned i = 0; i < n_pio; i++) {
-        double t = now_ns();
+        double t = bench_now_ns();
         uint16_t v = guest_inw(0x10);
-        lat[i] = now_ns() - t;
+        lat[i] = bench_now_ns() - t;
         if (v != 0x49d2) {
             fprintf(stderr, "ioreq-latency: %s answered %#x for the platform magic: %s\n", dm, v,
                     xsim_dm_diag(x));
@@ -116,7 +83,7 @@ static int run_once(const char *dm, unsigned n_pio, unsigned n_buf, struct resul
         }
     }
     xsim_stats(x, &st1);
-    qsort(lat, n_pio, sizeof(double), cmp_double);
+    bench_sort(lat, n_pio);
     r->pio_p50_us = lat[n_pio / 2] / 1e3;
     r->pio_p99_us = lat[(size_t)((double)n_pio * 0.99)] / 1e3;
     r->pio_cpu_us_per_k = (double)(st1.dm_cpu_ns - st0.dm_cpu_ns) / 1e3 / ((double)n_pio / 1000.0);
@@ -124,12 +91,12 @@ static int run_once(const char *dm, unsigned n_pio, unsigned n_buf, struct resul
 
     /* buffered TIMEOFFSET requests, closed by a sync read */
     xsim_stats(x, &st0);
-    double t = now_ns();
+    double t = bench_now_ns();
     for (unsigned i = 0; i < n_buf; i++)
         while (xsim_send_timeoffset(x, i) < 0 && !xsim_error(x))
             guest_inw(0x10); /* ring full: a sync request makes the DM drain it */
     guest_inw(0x10);
-    double secs = (now_ns() - t) / 1e9;
+    double secs = (bench_now_ns() - t) / 1e9;
     xsim_stats(x, &st1);
     r->buf_per_s = (double)n_buf / secs;
     r->buf_cpu_us_per_k = (double)(st1.dm_cpu_ns - st0.dm_cpu_ns) / 1e3 / ((double)n_buf / 1000.0);
@@ -138,12 +105,6 @@ static int run_once(const char *dm, unsigned n_pio, unsigned n_buf, struct resul
         fprintf(stderr, "ioreq-latency: %s\n", xsim_dm_diag(x));
     dm_stop(&run);
     return rc;
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 #define FIELD(name) offsetof(struct result, name)
@@ -165,16 +126,26 @@ static const struct {
 int main(int argc, char **argv)
 {
     unsigned rounds = 5, n_pio = 20000, n_buf = 100000;
-    static const struct option opts[] = {
-        {"rounds", 1, 0, 'r'}, {"pio", 1, 0, 'p'}, {"buffered", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0}};
+    static const struct option opts[] = {{"rounds", 1, 0, 'r'},
+                                         {"pio", 1, 0, 'p'},
+                                         {"buffered", 1, 0, 'b'},
+                                         {"help", 0, 0, 'h'},
+                                         {0}};
     int o;
     while ((o = getopt_long(argc, argv, "r:p:b:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'r': rounds = (unsigned)atoi(optarg); break;
-        case 'p': n_pio = (unsigned)atoi(optarg); break;
-        case 'b': n_buf = (unsigned)atoi(optarg); break;
+        case 'r':
+            rounds = (unsigned)atoi(optarg);
+            break;
+        case 'p':
+            n_pio = (unsigned)atoi(optarg);
+            break;
+        case 'b':
+            n_buf = (unsigned)atoi(optarg);
+            break;
         default:
-            printf("Usage: %s [--rounds N] [--pio N] [--buffered N] [qemu|PATH-TO-XENDM ...]\n", argv[0]);
+            printf("Usage: %s [--rounds N] [--pio N] [--buffered N] [qemu|PATH-TO-XENDM ...]\n",
+                   argv[0]);
             return o == 'h' ? 0 : 2;
         }
     }
@@ -182,41 +153,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "ioreq-latency: rounds 1-%d, pio >= 100, buffered >= 1\n", MAX_ROUNDS);
         return 2;
     }
-    const char *dms[MAX_DMS] = {"qemu", getenv("XENDM") ? getenv("XENDM") : "./xendm"};
-    unsigned ndm = 2;
-    if (optind < argc) {
-        ndm = 0;
-        for (int i = optind; i < argc && ndm < MAX_DMS; i++)
-            dms[ndm++] = argv[i];
-    }
+    const char *dms[MAX_DMS];
+    unsigned ndm = bench_dm_list(argc, argv, optind, dms, MAX_DMS);
     static struct result res[MAX_DMS][MAX_ROUNDS];
     for (unsigned r = 0; r < rounds; r++)
         for (unsigned d = 0; d < ndm; d++)
             if (run_once(dms[d], n_pio, n_buf, &res[d][r]) < 0)
                 return 1;
 
-    printf("ioreq-latency: %u rounds (median), %u sync PIO reads, %u buffered writes, %ld CPUs\n", rounds,
-           n_pio, n_buf, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("ioreq-latency: %u rounds (median), %u sync PIO reads, %u buffered writes, %ld CPUs\n",
+           rounds, n_pio, n_buf, sysconf(_SC_NPROCESSORS_ONLN));
     printf("%-32s", "");
     for (unsigned d = 0; d < ndm; d++)
-        printf(" %14s", strcmp(dms[d], "qemu") ? "xendm" : "qemu-xen");
+        printf(" %14s", bench_dm_name(dms[d]));
     if (ndm > 1)
         printf("   ratio (%s / qemu-xen)", "xendm");
     printf("\n");
     for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
         double med[MAX_DMS];
-        for (unsigned d = 0; d < ndm; d++) {
-            double v[MAX_ROUNDS];
-            for (unsigned r = 0; r < rounds; r++)
-                v[r] = *(double *)((char *)&res[d][r] + rows[k].off);
-            med[d] = median(v, rounds);
-        }
-        printf("%-32s", rows[k].label);
         for (unsigned d = 0; d < ndm; d++)
-            printf(" %14.1f", med[d]);
-        if (ndm > 1)
-            printf("   %.2fx", med[1] / med[0]);
-        printf("\n");
+            med[d] = bench_median_at(res[d], sizeof(res[d][0]), rounds, rows[k].off);
+        bench_row(rows[k].label, 32, med, ndm, 14, 1);
     }
     return 0;
 }

@@ -37,7 +37,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,9 +49,9 @@
 
 #include <spice-client.h>
 
+#include "bench/common.h"
 #include "bench/spice-display.h"
 #include "tests/common/dm.h"
-#include "tests/common/vga-guest.h"
 
 #define PORT_BASE          6100 /* + 4 * card + 2 * compression + dm */
 #define VNC_BASE           90   /* + dm */
@@ -66,69 +65,6 @@
 
 /* ------------------------------------------------------------ helpers --- */
 
-double sd_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* utime + stime of a whole process (every thread, exited ones too), ns. */
-static double proc_cpu_ns(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    /* fields 3..15 after the name: state ppid pgrp session tty_nr tpgid
-     * flags minflt cminflt majflt cmajflt utime stime */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    return (double)(ut + st) * 1e9 / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Sum of the live threads' run time (/proc/PID/task/TID/schedstat), ns. */
-static double proc_threads_ns(pid_t pid)
-{
-    char path[64], p2[384];
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    double sum = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p2, sizeof(p2), "%s/%s/schedstat", path, e->d_name);
-        FILE *f = fopen(p2, "r");
-        unsigned long long ns;
-        if (f && fscanf(f, "%llu", &ns) == 1)
-            sum += (double)ns;
-        if (f)
-            fclose(f);
-    }
-    if (d)
-        closedir(d);
-    return sum;
-}
-
 /* CPU time of a process: both clocks, see cpu_delta(). */
 struct cpu {
     double stat_ns, sched_ns;
@@ -136,7 +72,9 @@ struct cpu {
 
 static struct cpu cpu_now(pid_t pid)
 {
-    return (struct cpu){proc_cpu_ns(pid), proc_threads_ns(pid)};
+    struct cpu c = {.stat_ns = bench_proc_cpu_ns(pid)};
+    bench_proc_threads(pid, &c.sched_ns, NULL);
+    return c;
 }
 
 /* CPU used since c0, ns: the live threads' schedstat (ns resolution),
@@ -149,41 +87,10 @@ static double cpu_delta(pid_t pid, struct cpu c0)
     return stat - sched > 2e9 / (double)sysconf(_SC_CLK_TCK) ? stat : sched;
 }
 
-static void proc_mem(pid_t pid, double *rss_kb, double *pss_kb)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-    FILE *f = fopen(path, "r");
-    *rss_kb = *pss_kb = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-        if (!strncmp(line, "Rss:", 4))
-            *rss_kb = strtod(line + 4, NULL);
-        else if (!strncmp(line, "Pss:", 4))
-            *pss_kb = strtod(line + 4, NULL);
-    }
-    if (f)
-        fclose(f);
-}
-
 /* --------------------------------------------------------- the picture -- */
 
-/* Two full-screen patterns, 0x00RRGGBB, differing in every pixel: smooth
- * gradients with sharp 64-pixel diagonal stripes. */
+/* The two full-screen patterns (bench_patterns()), 0x00RRGGBB. */
 static uint32_t *pat[2];
-
-static void make_patterns(void)
-{
-    for (int i = 0; i < 2; i++)
-        pat[i] = malloc(SD_FB_BYTES);
-    for (unsigned y = 0; y < SD_H; y++)
-        for (unsigned x = 0; x < SD_W; x++) {
-            uint32_t r = x * 255 / (SD_W - 1), g = y * 255 / (SD_H - 1);
-            uint32_t b = ((x + y) & 0x40) ? 0xe0 : 0x20;
-            uint32_t px = r << 16 | g << 8 | b;
-            pat[0][y * SD_W + x] = px;
-            pat[1][y * SD_W + x] = ~px & 0xffffff;
-        }
-}
 
 /* The moving rectangle's pixel (u, v): an 8x8 check of two colours. */
 uint32_t sd_rect_px(unsigned u, unsigned v)
@@ -429,13 +336,7 @@ static void sd_want(const struct sd_want *t)
 static int wait_seen(int k, int timeout_ms, const char *what)
 {
     struct timespec end;
-    clock_gettime(CLOCK_REALTIME, &end);
-    end.tv_sec += timeout_ms / 1000;
-    end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
+    bench_deadline(&end, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&cl.lock);
     while (cl.seen < k && cl.state >= 0 && rc == 0)
@@ -475,14 +376,14 @@ static void client_disconnect(void)
  * arriving: retried until VERIFY_TIMEOUT_MS). */
 static int client_verify(const char *what)
 {
-    double end = sd_now_ns() + VERIFY_TIMEOUT_MS * 1e6;
+    double end = bench_now_ns() + VERIFY_TIMEOUT_MS * 1e6;
     bool ok = false;
     do {
         client_call(do_verify, &ok);
         if (ok)
             return 0;
         usleep(20000);
-    } while (sd_now_ns() < end);
+    } while (bench_now_ns() < end);
     fprintf(stderr, "spice-display: %s: the client's screen differs from the guest's\n", what);
     return -1;
 }
@@ -497,49 +398,28 @@ static unsigned long client_invalidates(void)
 
 /* ---------------------------------------------------- std VGA guest ---- */
 
-struct vga_g {
-    struct vga_guest g;
-    uint32_t *fb;
-};
-
+/* gu->priv: the guest's view of the linear framebuffer (bench_vga_mode()). */
 static int vga_setup(struct sd_guest *gu)
 {
-    struct vga_g *v = gu->priv = calloc(1, sizeof(*v));
-    GError *err = NULL;
-    if (!vga_guest_boot(&v->g, gu->x, FALSE, &err)) {
-        fprintf(stderr, "spice-display: std VGA: %s\n", err->message);
-        g_error_free(err);
-        return -1;
-    }
-    if (!vga_guest_vbe_set_mode(SD_W, SD_H, 32))
-        return -1;
-    vga_guest_unblank();
-    v->fb = vga_guest_lfb_ptr(&v->g, SD_FB_BYTES);
-    return v->fb ? 0 : -1;
+    gu->priv = bench_vga_mode("spice-display", gu->x, SD_W, SD_H);
+    return gu->priv ? 0 : -1;
 }
 
 static void vga_full(struct sd_guest *gu, int k)
 {
-    struct vga_g *v = gu->priv;
-    memcpy(v->fb, pat[k & 1], SD_FB_BYTES);
+    memcpy(gu->priv, pat[k & 1], SD_FB_BYTES);
 }
 
 /* The old box back to the background, then the rectangle at (x, y). */
 static void vga_rect(struct sd_guest *gu, int ox, int oy, int x, int y)
 {
-    struct vga_g *v = gu->priv;
+    uint32_t *fb = gu->priv;
     if (ox >= 0)
         for (int r = 0; r < RECT; r++)
-            memcpy(&v->fb[(oy + r) * SD_W + ox], &pat[0][(oy + r) * SD_W + ox], RECT * 4);
+            memcpy(&fb[(oy + r) * SD_W + ox], &pat[0][(oy + r) * SD_W + ox], RECT * 4);
     for (int r = 0; r < RECT; r++)
         for (int c = 0; c < RECT; c++)
-            v->fb[(y + r) * SD_W + x + c] = sd_rect_px((unsigned)c, (unsigned)r);
-}
-
-static void vga_free(struct sd_guest *gu)
-{
-    free(gu->priv);
-    gu->priv = NULL;
+            fb[(y + r) * SD_W + x + c] = sd_rect_px((unsigned)c, (unsigned)r);
 }
 
 static const struct sd_card card_vga = {
@@ -548,7 +428,6 @@ static const struct sd_card card_vga = {
     .setup = vga_setup,
     .full = vga_full,
     .rect = vga_rect,
-    .free = vga_free,
 };
 
 /* ------------------------------------------------------------- rounds --- */
@@ -558,19 +437,6 @@ struct result {
     double ups, ucpu, uself, uinv; /* 2: updates/s, ms per update, ... */
     double rss_kb, pss_kb;
 };
-
-static const char *dm_path(const char *dm)
-{
-    GError *err = NULL;
-    if (strcmp(dm, "qemu"))
-        return dm;
-    const char *p = dm_qemu_path(&err);
-    if (!p) {
-        fprintf(stderr, "spice-display: %s\n", err->message);
-        g_error_free(err);
-    }
-    return p;
-}
 
 struct phase {
     double t0;
@@ -585,33 +451,75 @@ static void phase_start(struct phase *ph, pid_t pid, int k)
     ph->self0 = cpu_now(getpid());
     ph->inv0 = client_invalidates();
     ph->k0 = k;
-    ph->t0 = sd_now_ns();
+    ph->t0 = bench_now_ns();
 }
 
 static void phase_end(const struct phase *ph, pid_t pid, int k, double *rate, double *cpu_ms,
                       double *self_ms, double *inv)
 {
-    double t = sd_now_ns(), n = k - ph->k0;
+    double t = bench_now_ns(), n = k - ph->k0;
     *rate = n / ((t - ph->t0) / 1e9);
     *cpu_ms = cpu_delta(pid, ph->cpu0) / 1e6 / n;
     *self_ms = cpu_delta(getpid(), ph->self0) / 1e6 / n;
     *inv = (double)(client_invalidates() - ph->inv0) / n;
 }
 
+/* One device model instance as a round drives it. */
+struct rnd {
+    const struct sd_card *card;
+    struct sd_guest gu;
+    struct sd_want t; /* the last target drawn */
+    int k;            /* its number */
+    pid_t pid;        /* the DM's */
+};
+
+/* The guest draws the next target of t's kind; the client must show it
+ * within FRAME_TIMEOUT_MS: 0 or -1. */
+static int show(struct rnd *rd, const char *what)
+{
+    rd->t.k = ++rd->k;
+    sd_want(&rd->t);
+    if (rd->t.kind == SD_WANT_RECT)
+        rd->card->rect(&rd->gu, rd->t.px, rd->t.py, rd->t.x, rd->t.y);
+    else
+        rd->card->full(&rd->gu, rd->k);
+    return wait_seen(rd->k, FRAME_TIMEOUT_MS, what);
+}
+
+/* A measured phase: targets of t's kind (the rectangle moving one step
+ * each) as fast as the client shows them, two warm-up ones, then secs;
+ * the rates of phase_end(), then the whole screen checked: 0 or -1. */
+static int run_phase(struct rnd *rd, double secs, const char *what, double *rate, double *cpu_ms,
+                     double *self_ms, double *inv)
+{
+    struct phase ph = {0};
+    for (unsigned s = 0;; s++) {
+        if (s == 2)
+            phase_start(&ph, rd->pid, rd->k);
+        if (rd->t.kind == SD_WANT_RECT) {
+            rd->t.px = s ? rd->t.x : -1;
+            rd->t.py = s ? rd->t.y : -1;
+            sd_rect_pos(s, &rd->t.x, &rd->t.y);
+        }
+        if (show(rd, what) < 0)
+            return -1;
+        if (s >= 2 && bench_now_ns() - ph.t0 >= secs * 1e9)
+            break;
+    }
+    phase_end(&ph, rd->pid, rd->k, rate, cpu_ms, self_ms, inv);
+    return client_verify(what);
+}
+
 /* One DM instance: benchmarks 1, 3 and 2. */
 static int round_one(const char *dm, const struct sd_card *card, const char *compression, int port,
                      int vnc, double secs, struct result *r)
 {
-    const char *name = strcmp(dm, "qemu") ? "xendm" : "qemu-xen";
-    const char *path = dm_path(dm);
+    const char *name = bench_dm_name(dm);
     char spice[200], vncarg[32];
     struct dm_run run;
-    struct sd_guest gu = {0};
-    GError *err = NULL;
-    int k = 0, rc = -1;
+    struct rnd rd = {.card = card, .t = {.kind = SD_WANT_FULL, .px = -1, .py = -1}};
+    int rc = -1;
 
-    if (!path)
-        return -1;
     snprintf(spice, sizeof(spice),
              "port=%d,tls-port=0,addr=127.0.0.1,disable-ticketing=on,agent-mouse=on,"
              "disable-copy-paste=on%s%s",
@@ -619,69 +527,30 @@ static int round_one(const char *dm, const struct sd_card *card, const char *com
              strcmp(compression, "auto_glz") ? compression : "");
     snprintf(vncarg, sizeof(vncarg), "127.0.0.1:%d", vnc);
     const char *args[] = {"-device", card->device, "-spice", spice, "-vnc", vncarg, NULL};
-    struct xsim_config cfg = {.ram_mb = 128};
-    if (!dm_start(&run, path, &cfg, args, &err)) {
-        fprintf(stderr, "spice-display: %s: %s\n", name, err->message);
-        g_error_free(err);
+    if (!bench_dm_start("spice-display", dm, args, &run))
         return -1;
-    }
-    pid_t pid = xsim_dm_pid(run.x);
-    gu.x = run.x;
-    if (card->setup(&gu) < 0) {
+    rd.pid = xsim_dm_pid(run.x);
+    rd.gu.x = run.x;
+    if (card->setup(&rd.gu) < 0) {
         fprintf(stderr, "spice-display: %s: %s set-up failed: %s\n", name, card->name,
                 xsim_dm_diag(run.x));
         goto out;
     }
-    struct sd_want t = {.kind = SD_WANT_FULL, .k = k, .px = -1, .py = -1};
-    sd_want(&t);
-    card->full(&gu, k);
-    if (client_connect(port, k) < 0)
+    sd_want(&rd.t);
+    card->full(&rd.gu, rd.k);
+    if (client_connect(port, rd.k) < 0)
         goto out;
 
-    /* 1. full-screen frames: two warm-up frames, then secs */
-    struct phase ph;
-    for (int i = 0;; i++) {
-        if (i == 2)
-            phase_start(&ph, pid, k);
-        t.k = ++k;
-        sd_want(&t);
-        card->full(&gu, k);
-        if (wait_seen(k, FRAME_TIMEOUT_MS, "full-screen frame") < 0)
-            goto out;
-        if (i >= 2 && sd_now_ns() - ph.t0 >= secs * 1e9)
-            break;
-    }
-    phase_end(&ph, pid, k, &r->fps, &r->cpu, &r->self, &r->inv);
-    if (client_verify("full-screen frames") < 0)
+    /* 1. full-screen frames */
+    if (run_phase(&rd, secs, "full-screen frames", &r->fps, &r->cpu, &r->self, &r->inv) < 0)
         goto out;
     /* 3. memory, one client connected */
-    proc_mem(pid, &r->rss_kb, &r->pss_kb);
-
+    bench_proc_mem(rd.pid, &r->rss_kb, &r->pss_kb);
     /* 2. the moving rectangle over pattern 0 */
-    if (k & 1) {
-        t.k = ++k;
-        sd_want(&t);
-        card->full(&gu, k);
-        if (wait_seen(k, FRAME_TIMEOUT_MS, "background") < 0)
-            goto out;
-    }
-    t.kind = SD_WANT_RECT;
-    for (unsigned s = 0;; s++) {
-        if (s == 2)
-            phase_start(&ph, pid, k);
-        t.px = s ? t.x : -1;
-        t.py = s ? t.y : -1;
-        sd_rect_pos(s, &t.x, &t.y);
-        t.k = ++k;
-        sd_want(&t);
-        card->rect(&gu, t.px, t.py, t.x, t.y);
-        if (wait_seen(k, FRAME_TIMEOUT_MS, "rectangle step") < 0)
-            goto out;
-        if (s >= 2 && sd_now_ns() - ph.t0 >= secs * 1e9)
-            break;
-    }
-    phase_end(&ph, pid, k, &r->ups, &r->ucpu, &r->uself, &r->uinv);
-    if (client_verify("moving rectangle") < 0)
+    if ((rd.k & 1) && show(&rd, "background") < 0)
+        goto out;
+    rd.t.kind = SD_WANT_RECT;
+    if (run_phase(&rd, secs, "moving rectangle", &r->ups, &r->ucpu, &r->uself, &r->uinv) < 0)
         goto out;
     rc = 0;
 out:
@@ -691,7 +560,7 @@ out:
         rc = -1;
     }
     if (card->free)
-        card->free(&gu);
+        card->free(&rd.gu);
     dm_stop(&run);
     return rc;
 }
@@ -704,14 +573,6 @@ struct row {
     const char *label;
     size_t off;
 };
-
-static double med_of(struct result *res, unsigned rounds, size_t off)
-{
-    double v[MAX_ROUNDS];
-    for (unsigned r = 0; r < rounds; r++)
-        v[r] = *(double *)((char *)&res[r] + off);
-    return median(v, rounds);
-}
 
 static void usage(FILE *f, const char *prog)
 {
@@ -759,16 +620,10 @@ int main(int argc, char **argv)
         usage(stderr, argv[0]);
         return 2;
     }
-    const char *dms[MAX_DMS] = {"qemu", getenv("XENDM") ? getenv("XENDM") : "./xendm"};
-    unsigned ndm = 2;
-    if (optind < argc) {
-        ndm = 0;
-        for (int i = optind; i < argc && ndm < MAX_DMS; i++)
-            dms[ndm++] = argv[i];
-    }
-    const char *names[MAX_DMS];
+    const char *dms[MAX_DMS], *names[MAX_DMS];
+    unsigned ndm = bench_dm_list(argc, argv, optind, dms, MAX_DMS);
     for (unsigned d = 0; d < ndm; d++)
-        names[d] = strcmp(dms[d], "qemu") ? "xendm" : "qemu-xen";
+        names[d] = bench_dm_name(dms[d]);
     const char *comps[2];
     unsigned ncomp = 0;
     if (strcmp(comp, "auto_glz"))
@@ -788,7 +643,7 @@ int main(int argc, char **argv)
         snprintf(load, sizeof(load), "?\n");
     if (lf)
         fclose(lf);
-    make_patterns();
+    bench_patterns(pat, SD_W, SD_H);
     sd_qxl_set_patterns(pat);
     sd_client_init();
 
@@ -828,23 +683,15 @@ int main(int argc, char **argv)
     };
     for (unsigned c = 0; c < ncard; c++)
         for (unsigned z = 0; z < ncomp; z++) {
-            printf("\n%s, image-compression=%s%s\n%-44s", cards[c]->name, comps[z],
-                   strcmp(comps[z], "off") ? " (libxl's default)" : "", "");
-            for (unsigned d = 0; d < ndm; d++)
-                printf(" %12s", names[d]);
-            if (ndm == 2)
-                printf("   %s / %s", names[1], names[0]);
-            printf("\n");
+            printf("\n%s, image-compression=%s%s\n", cards[c]->name, comps[z],
+                   strcmp(comps[z], "off") ? " (libxl's default)" : "");
+            bench_row_names(44, names, ndm, 12);
             for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
                 double m[MAX_DMS];
-                printf("%-44s", rows[i].label);
-                for (unsigned d = 0; d < ndm; d++) {
-                    m[d] = med_of(res[c][z][d], rounds, rows[i].off);
-                    printf(" %12.2f", m[d]);
-                }
-                if (ndm == 2)
-                    printf("   %.2fx", m[1] / m[0]);
-                printf("\n");
+                for (unsigned d = 0; d < ndm; d++)
+                    m[d] =
+                        bench_median_at(res[c][z][d], sizeof(struct result), rounds, rows[i].off);
+                bench_row(rows[i].label, 44, m, ndm, 12, 2);
             }
         }
     return 0;

@@ -49,6 +49,5 @@ extern const struct sd_card sd_card_qxl;
 void sd_qxl_set_patterns(uint32_t *const pat[2]);
 /* The rectangle's pixel (u, v). */
 uint32_t sd_rect_px(unsigned u, unsigned v);
-double sd_now_ns(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "bench/spice-display.h"
 #include "tests/xensim/test-qxl-guest.h"
 
@@ -58,12 +59,12 @@ static void buf_alloc(struct qxl_g *q, struct buf *b, size_t bytes)
 /* Wait until the device released b's last command. */
 static int buf_wait(struct qxl_g *q, struct buf *b)
 {
-    double start = sd_now_ns(), last_oom = 0;
+    double start = bench_now_ns(), last_oom = 0;
     for (;;) {
         qg_collect(&q->g);
         if (!b->id || !g_hash_table_contains(q->g.pending, &b->id))
             return 0;
-        double now = sd_now_ns();
+        double now = bench_now_ns();
         if (now - last_oom >= 10e6) {
             guest_outb((uint16_t)(q->g.io + QXL_IO_NOTIFY_OOM), 0);
             q->oom++;
@@ -88,16 +89,8 @@ static void buf_draw(struct qxl_g *q, struct buf *b, const uint32_t *src, unsign
     QXLImage *img = qg_ptr(&q->g, b->img);
     QXLDataChunk *ch = qg_ptr(&q->g, b->chunk);
     memset(img, 0, sizeof(*img));
-    img->descriptor.id = ++q->next_image_id;
-    img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
-    img->descriptor.width = (uint32_t)w;
-    img->descriptor.height = (uint32_t)h;
-    img->bitmap.format = SPICE_BITMAP_FMT_32BIT;
-    img->bitmap.flags = QXL_BITMAP_TOP_DOWN;
-    img->bitmap.x = (uint32_t)w;
-    img->bitmap.y = (uint32_t)h;
-    img->bitmap.stride = (uint32_t)w * 4;
-    img->bitmap.data = qg_addr(&q->g, b->chunk);
+    qc_image_bitmap(img, ++q->next_image_id, SPICE_BITMAP_FMT_32BIT, (unsigned)w, (unsigned)h,
+                    (unsigned)w * 4, qg_addr(&q->g, b->chunk));
     ch->data_size = (uint32_t)(w * h * 4);
     ch->prev_chunk = ch->next_chunk = 0;
     if (sx == 0 && w == (int)sw)

@@ -41,8 +41,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -60,7 +58,9 @@
 
 #include <rfb/rfbclient.h>
 
+#include "bench/common.h"
 #include "tests/common/dm.h"
+#include "tests/common/rfb-peer.h"
 
 #define W                  1920
 #define H                  1080
@@ -77,149 +77,10 @@
 
 /* ------------------------------------------------------------ helpers --- */
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* utime + stime of the whole process (exited threads included), in ns. */
-static double proc_cpu_stat_ns(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')'); /* comm may contain spaces */
-    unsigned long long ut = 0, st = 0;
-    /* after ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt
-     * majflt cmajflt utime(14) stime(15) */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    return (double)(ut + st) * 1e9 / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Per-thread sums over /proc/PID/task: schedstat run time (ns) and
- * voluntary + involuntary context switches. */
-static void proc_threads(pid_t pid, double *cpu_ns, double *ctxsw)
-{
-    char path[64], p2[384], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    *cpu_ns = *ctxsw = 0;
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p2, sizeof(p2), "%s/%s/schedstat", path, e->d_name);
-        FILE *f = fopen(p2, "r");
-        unsigned long long ns = 0, v = 0;
-        if (f) {
-            if (fscanf(f, "%llu", &ns) == 1)
-                *cpu_ns += (double)ns;
-            fclose(f);
-        }
-        snprintf(p2, sizeof(p2), "%s/%s/status", path, e->d_name);
-        f = fopen(p2, "r");
-        while (f && fgets(line, sizeof(line), f))
-            if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
-                sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
-                *ctxsw += (double)v;
-        if (f)
-            fclose(f);
-    }
-    closedir(d);
-}
-
-static void proc_mem(pid_t pid, double *rss_kb, double *pss_kb)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-    FILE *f = fopen(path, "r");
-    *rss_kb = *pss_kb = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-        if (!strncmp(line, "Rss:", 4))
-            *rss_kb = strtod(line + 4, NULL);
-        else if (!strncmp(line, "Pss:", 4))
-            *pss_kb = strtod(line + 4, NULL);
-    }
-    if (f)
-        fclose(f);
-}
-
-static int tcp_connect(int port)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
-        return s;
-    if (s >= 0)
-        close(s);
-    return -1;
-}
-
-/* Read exactly n bytes within timeout_ms; 0 or -1. */
-static int read_full(int s, void *buf, size_t n, int timeout_ms)
-{
-    size_t got = 0;
-    double end = now_ns() + timeout_ms * 1e6;
-    while (got < n) {
-        struct pollfd p = {.fd = s, .events = POLLIN};
-        int left = (int)((end - now_ns()) / 1e6);
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            return -1;
-        ssize_t r = read(s, (char *)buf + got, n - got);
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
-static int write_full(int s, const void *buf, size_t n)
-{
-    return write(s, buf, n) == (ssize_t)n ? 0 : -1;
-}
-
 /* --------------------------------------------------------- the picture -- */
 
-/* Two full-screen patterns, x8r8g8b8, differing in every pixel: smooth
- * gradients with sharp diagonal features, like a desktop more than noise. */
+/* The two full-screen patterns (bench_patterns()), x8r8g8b8. */
 static uint32_t *pat[2];
-
-static void make_patterns(void)
-{
-    for (int i = 0; i < 2; i++)
-        pat[i] = malloc(FB_BYTES);
-    for (unsigned y = 0; y < H; y++)
-        for (unsigned x = 0; x < W; x++) {
-            uint32_t r = x * 255 / (W - 1), g = y * 255 / (H - 1),
-                     b = ((x + y) & 0x40) ? 0xe0 : 0x20;
-            uint32_t px = r << 16 | g << 8 | b;
-            pat[0][y * W + x] = px;
-            pat[1][y * W + x] = ~px & 0xffffff;
-        }
-}
 
 /* The frame the guest is showing (or about to); its pattern is pat[k & 1]. */
 static atomic_int target = -1;
@@ -346,13 +207,7 @@ static void viewers_stop(struct viewer *v, unsigned n)
 static int viewers_wait(struct viewer *v, unsigned n, int k, int timeout_ms)
 {
     struct timespec end;
-    clock_gettime(CLOCK_REALTIME, &end);
-    end.tv_sec += timeout_ms / 1000;
-    end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
+    bench_deadline(&end, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&frame_lock);
     for (;;) {
@@ -385,35 +240,12 @@ struct dm_ctx {
     unsigned connects, replaced; /* viewers: connected; never served, replaced */
 };
 
-static void vbe_write(uint16_t index, uint16_t value)
-{
-    guest_outw(0x1ce, index);
-    guest_outw(0x1cf, value);
-}
-
 /* Firmware PCI set-up, then 1920x1080x32 through Bochs VBE, unblanked. */
 static int guest_set_mode(struct dm_ctx *c)
 {
-    if (xsim_fw_pci_setup(c->run.x) <= 0)
-        return -1;
-    unsigned nfn;
-    const struct xsim_pci_fn *fn = xsim_fw_pci_functions(c->run.x, &nfn);
-    uint64_t lfb = 0;
-    for (unsigned i = 0; i < nfn; i++)
-        if (fn[i].vendor == 0x1234 && fn[i].device == 0x1111)
-            lfb = fn[i].bar[0].addr;
-    if (!lfb)
-        return -1;
-    vbe_write(4, 0);
-    vbe_write(1, W);
-    vbe_write(2, H);
-    vbe_write(3, 32);
-    vbe_write(4, 0x41); /* enabled, linear framebuffer */
-    guest_inb(0x3da);
-    guest_outb(0x3c0, 0x20); /* palette address source: unblank */
-    c->lfb = guest_ram_ptr(lfb, FB_BYTES);
+    c->lfb = bench_vga_mode("vnc-display", c->run.x, W, H);
     c->k = -1;
-    return c->lfb && !xsim_error(c->run.x) ? 0 : -1;
+    return c->lfb ? 0 : -1;
 }
 
 /* The guest draws frame k: plain stores into the framebuffer (no ioreqs). */
@@ -473,19 +305,20 @@ static int run_frames(struct dm_ctx *c, struct viewer *v, unsigned n, double sec
         if (viewers_wait(v, n, c->k, FRAME_TIMEOUT_MS) < 0)
             goto fail;
     }
-    double cpu0 = proc_cpu_stat_ns(pid), self0 = proc_cpu_stat_ns(getpid()), t0 = now_ns(), t;
+    double cpu0 = bench_proc_cpu_ns(pid), self0 = bench_proc_cpu_ns(getpid()), t0 = bench_now_ns(),
+           t;
     int k0 = c->k;
     do {
         guest_show(c, c->k + 1);
         if (viewers_wait(v, n, c->k, FRAME_TIMEOUT_MS) < 0)
             goto fail;
-        t = now_ns();
+        t = bench_now_ns();
     } while (t - t0 < secs * 1e9);
-    double frames = c->k - k0, cpu = proc_cpu_stat_ns(pid) - cpu0;
+    double frames = c->k - k0, cpu = bench_proc_cpu_ns(pid) - cpu0;
     *fps = frames / ((t - t0) / 1e9);
     *cpu_ms = cpu / 1e6 / frames;
     if (self_ms)
-        *self_ms = (proc_cpu_stat_ns(getpid()) - self0) / 1e6 / frames;
+        *self_ms = (bench_proc_cpu_ns(getpid()) - self0) / 1e6 / frames;
     return 0;
 fail:
     fprintf(stderr, "vnc-display: %s: frame %d did not reach all %u viewers:", c->name, c->k, n);
@@ -509,16 +342,16 @@ struct prober {
 static void *prober_main(void *p)
 {
     struct prober *pr = p;
-    while (!atomic_load(&pr->stop) && now_ns() - pr->t0 < CONNECT_TIMEOUT_MS * 1e6) {
-        int s = tcp_connect(pr->port);
+    while (!atomic_load(&pr->stop) && bench_now_ns() - pr->t0 < CONNECT_TIMEOUT_MS * 1e6) {
+        int s = rfbp_connect(pr->port, 0);
         if (s >= 0) {
             char banner[12];
             if (!pr->t_connect)
-                pr->t_connect = now_ns();
-            int rc = read_full(s, banner, sizeof(banner), 5000);
+                pr->t_connect = bench_now_ns();
+            bool ok = rfbp_read(s, banner, sizeof(banner), 5000);
             close(s);
-            if (rc == 0 && !memcmp(banner, "RFB 003.00", 10)) {
-                pr->t_banner = now_ns();
+            if (ok && !memcmp(banner, "RFB 003.00", 10)) {
+                pr->t_banner = bench_now_ns();
                 return NULL;
             }
         }
@@ -554,7 +387,7 @@ static int start_dm(struct dm_ctx *c, const char *path, double *connect_ms, doub
                           NULL};
     struct prober pr = {.port = c->port};
     pthread_t th;
-    pr.t0 = now_ns();
+    pr.t0 = bench_now_ns();
     pthread_create(&th, NULL, prober_main, &pr);
     pid_t pid = xsim_spawn_dm(run->x, argv, NULL);
     g_free(chardev);
@@ -592,35 +425,19 @@ fail:
  * returns the socket, never to be read again. */
 static int stalled_viewer(int port)
 {
-    int s = tcp_connect(port);
-    uint8_t buf[256], n;
-    if (s < 0 || read_full(s, buf, 12, 5000) < 0 || write_full(s, "RFB 003.008\n", 12) < 0 ||
-        read_full(s, &n, 1, 5000) < 0 || !n || read_full(s, buf, n, 5000) < 0 ||
-        !memchr(buf, 1, n) || write_full(s, (uint8_t[]){1}, 1) < 0 ||
-        read_full(s, buf, 4, 5000) < 0 || memcmp(buf, "\0\0\0\0", 4) ||
-        write_full(s, (uint8_t[]){1}, 1) < 0 || read_full(s, buf, 24, 5000) < 0)
-        goto fail;
-    uint32_t name_len = (uint32_t)buf[20] << 24 | buf[21] << 16 | buf[22] << 8 | buf[23];
-    uint16_t w = (uint16_t)(buf[0] << 8 | buf[1]), h = (uint16_t)(buf[2] << 8 | buf[3]);
-    for (uint32_t left = name_len; left;) {
-        uint32_t chunk = left < sizeof(buf) ? left : sizeof(buf);
-        if (read_full(s, buf, chunk, 5000) < 0)
-            goto fail;
-        left -= chunk;
-    }
-    uint8_t req[10] = {3,         0, 0, 0, 0, 0, (uint8_t)(w >> 8), (uint8_t)w, (uint8_t)(h >> 8),
-                       (uint8_t)h};
-    if (write_full(s, req, sizeof(req)) < 0)
-        goto fail;
-    /* the server started answering (not read: this viewer is stalled) */
+    struct rfbp_server_init si;
+    const char *why;
+    int s = rfbp_connect(port, 0);
+    if (s < 0)
+        return -1;
     struct pollfd p = {.fd = s, .events = POLLIN};
-    if (poll(&p, 1, 5000) != 1)
-        goto fail;
-    return s;
-fail:
-    if (s >= 0)
+    /* then: the server started answering (not read: this viewer is stalled) */
+    if (!rfbp_handshake(s, &si, 5000, &why) || !rfbp_update_request(s, false, 0, 0, si.w, si.h) ||
+        poll(&p, 1, 5000) != 1) {
         close(s);
-    return -1;
+        return -1;
+    }
+    return s;
 }
 
 /* The guest's other vCPU work: paced port reads of the platform device. */
@@ -641,14 +458,6 @@ static void *ioreq_main(void *p)
     return NULL;
 }
 
-static void sleep_s(double secs)
-{
-    struct timespec ts = {.tv_sec = (time_t)secs,
-                          .tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Frames to one viewer while the ioreq thread runs (v NULL: no frames, for
  * secs / 2); latency p50/p99 in us. */
 static int run_frames_with_ioreqs(struct dm_ctx *c, struct viewer *v, double secs, double *fps,
@@ -663,7 +472,7 @@ static int run_frames_with_ioreqs(struct dm_ctx *c, struct viewer *v, double sec
     if (v)
         rc = run_frames(c, v, 1, secs, fps, &cpu_ms, NULL);
     else
-        sleep_s(secs / 2);
+        bench_sleep_s(secs / 2);
     atomic_store(&io.stop, 1);
     pthread_join(io.th, NULL);
     xsim_stats(c->run.x, &s1);
@@ -698,24 +507,11 @@ struct opts {
     const char *encoding;
 };
 
-static const char *dm_path(const char *dm)
-{
-    GError *err = NULL;
-    if (strcmp(dm, "qemu"))
-        return dm;
-    const char *p = dm_qemu_path(&err);
-    if (!p) {
-        fprintf(stderr, "vnc-display: %s\n", err->message);
-        g_error_free(err);
-    }
-    return p;
-}
-
 /* Benchmarks 1, 3 and 5 on one DM instance. */
 static int round_active(const char *dm, int port, const struct opts *o, struct result *r)
 {
-    struct dm_ctx c = {.name = strcmp(dm, "qemu") ? "xendm" : "qemu-xen", .port = port};
-    const char *path = dm_path(dm);
+    struct dm_ctx c = {.name = bench_dm_name(dm), .port = port};
+    const char *path = bench_dm_path("vnc-display", dm);
     struct viewer v[MANY_VIEWERS];
     int rc = -1;
     if (!path || start_dm(&c, path, &r->connect_ms, &r->start_ms) < 0)
@@ -731,7 +527,7 @@ static int round_active(const char *dm, int port, const struct opts *o, struct r
     if ((rc = viewers_start(&c, v, 1, o->encoding)) < 0)
         goto out;
     rc = run_frames(&c, v, 1, o->secs, &r->fps1, &r->cpu1, &r->self1);
-    proc_mem(xsim_dm_pid(c.run.x), &r->rss_kb, &r->pss_kb);
+    bench_proc_mem(xsim_dm_pid(c.run.x), &r->rss_kb, &r->pss_kb);
     viewers_stop(v, 1);
     if (rc < 0)
         goto out;
@@ -780,8 +576,8 @@ out:
 /* Benchmark 2 on a fresh DM instance. */
 static int round_idle(const char *dm, int port, const struct opts *o, struct result *r)
 {
-    struct dm_ctx c = {.name = strcmp(dm, "qemu") ? "xendm" : "qemu-xen", .port = port};
-    const char *path = dm_path(dm);
+    struct dm_ctx c = {.name = bench_dm_name(dm), .port = port};
+    const char *path = bench_dm_path("vnc-display", dm);
     struct viewer v[MANY_VIEWERS];
     double connect_ms, start_ms;
     int rc = -1;
@@ -794,11 +590,11 @@ static int round_idle(const char *dm, int port, const struct opts *o, struct res
         goto out;
     sleep(1); /* settle: the last update is out; no condition to wait for */
     pid_t pid = xsim_dm_pid(c.run.x);
-    double cpu0, sw0, cpu1, sw1, t0 = now_ns();
-    proc_threads(pid, &cpu0, &sw0);
-    sleep_s(o->idle_secs);
-    proc_threads(pid, &cpu1, &sw1);
-    double secs = (now_ns() - t0) / 1e9;
+    double cpu0, sw0, cpu1, sw1, t0 = bench_now_ns();
+    bench_proc_threads(pid, &cpu0, &sw0);
+    bench_sleep_s(o->idle_secs);
+    bench_proc_threads(pid, &cpu1, &sw1);
+    double secs = (bench_now_ns() - t0) / 1e9;
     r->idle_cpu_ms = (cpu1 - cpu0) / 1e6;
     r->idle_wakeups = (sw1 - sw0) / secs;
     rc = 0;
@@ -825,32 +621,20 @@ struct row {
 
 static double med_of(struct result res[][MAX_ROUNDS], unsigned d, unsigned rounds, size_t off)
 {
-    double v[MAX_ROUNDS];
-    for (unsigned r = 0; r < rounds; r++)
-        v[r] = *(double *)((char *)&res[d][r] + off);
-    return median(v, rounds);
+    return bench_median_at(res[d], sizeof(res[d][0]), rounds, off);
 }
 
 static void table(const char *title, const struct row *rows, size_t nrows,
                   struct result res[][MAX_ROUNDS], const char *const *names, unsigned ndm,
                   unsigned rounds)
 {
-    printf("\n%s\n%-44s", title, "");
-    for (unsigned d = 0; d < ndm; d++)
-        printf(" %12s", names[d]);
-    if (ndm == 2)
-        printf("   %s / %s", names[1], names[0]);
-    printf("\n");
+    printf("\n%s\n", title);
+    bench_row_names(44, names, ndm, 12);
     for (size_t k = 0; k < nrows; k++) {
         double m[MAX_DMS];
-        printf("%-44s", rows[k].label);
-        for (unsigned d = 0; d < ndm; d++) {
+        for (unsigned d = 0; d < ndm; d++)
             m[d] = med_of(res, d, rounds, rows[k].off);
-            printf(" %12.2f", m[d]);
-        }
-        if (ndm == 2)
-            printf("   %.2fx", m[1] / m[0]);
-        printf("\n");
+        bench_row(rows[k].label, 44, m, ndm, 12, 2);
     }
 }
 
@@ -941,18 +725,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "vnc-display: rounds 1-%d, seconds > 0, idle-seconds >= 0\n", MAX_ROUNDS);
         return 2;
     }
-    const char *dms[MAX_DMS] = {"qemu", getenv("XENDM") ? getenv("XENDM") : "./xendm"};
-    const char *names[MAX_DMS];
-    unsigned ndm = 2;
-    if (optind < argc) {
-        ndm = 0;
-        for (int i = optind; i < argc && ndm < MAX_DMS; i++)
-            dms[ndm++] = argv[i];
-    }
+    const char *dms[MAX_DMS], *names[MAX_DMS];
+    unsigned ndm = bench_dm_list(argc, argv, optind, dms, MAX_DMS);
     for (unsigned d = 0; d < ndm; d++)
-        names[d] = strcmp(dms[d], "qemu") ? "xendm" : "qemu-xen";
+        names[d] = bench_dm_name(dms[d]);
     rfbClientLog = quiet_log;
-    make_patterns();
+    bench_patterns(pat, W, H);
 
     static struct result res[MAX_DMS][MAX_ROUNDS];
     for (unsigned r = 0; r < o.rounds; r++)

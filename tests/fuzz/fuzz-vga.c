@@ -25,8 +25,8 @@
  *  11 PCI config read       register(2), size
  *  12 refresh               (fb_refresh_now)
  *  13 mode preset           0 text 3, 1 planar 12h, 2 mode 13h (the
- *                           register sets SeaBIOS programs, as in
- *                           tests/unit/test-vga.c)
+ *                           register sets SeaBIOS programs,
+ *                           tests/unit/vga-io.c), unblanked
  *  14 guest RAM fill        offset(2) * 64, length, that many bytes
  *  15 system reset          only if the next byte is 0x5a
  * A port is an index into 0x3b0-0x3df and 0x1ce-0x1d1.  flags: bit 0 read,
@@ -63,7 +63,9 @@
 #include "src/ioreq.h"
 #include "src/log.h"
 #include "src/opts.h"
+#include "tests/common/fuzz-input.h"
 #include "tests/unit/fake-hv.h"
+#include "tests/unit/vga-io.h"
 
 /* Bounds the time one input can take: a refresh of the largest mode
  * (16000x1048 at 8 bpp with 16 MiB of VRAM) costs ~0.2 s under ASan. */
@@ -86,21 +88,6 @@ static uint32_t sbdf;
 
 /* ------------------------------------------------------------- input --- */
 
-static const uint8_t *in_p, *in_end;
-
-static uint8_t next(void)
-{
-    return in_p < in_end ? *in_p++ : 0;
-}
-
-static uint64_t next_n(unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)next() << (8 * i);
-    return v;
-}
-
 static uint16_t pick_port(uint8_t b)
 {
     b %= 0x30 + 4;
@@ -109,121 +96,30 @@ static uint16_t pick_port(uint8_t b)
 
 /* ------------------------------------------------------------ ioreqs --- */
 
-static uint64_t req(uint8_t type, uint64_t addr, unsigned size, bool dir_read, uint64_t value)
-{
-    ioreq_t r = {0};
-    r.type = type;
-    r.addr = addr;
-    r.size = size;
-    r.count = 1;
-    r.dir = dir_read ? IOREQ_READ : IOREQ_WRITE;
-    r.data = value;
-    ioreq_dispatch(&r);
-    return r.data;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-    req(IOREQ_TYPE_PIO, port, 1, false, v);
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-    req(IOREQ_TYPE_PIO, port, 2, false, v);
-}
-
-static uint8_t inb(uint16_t port)
-{
-    return (uint8_t)req(IOREQ_TYPE_PIO, port, 1, true, 0);
-}
-
 /* A PIO or MMIO (COPY) request with the operand flags of the header. */
 static void access_op(uint8_t type, uint64_t addr)
 {
-    uint8_t sz = next(), fl = next();
+    uint8_t sz = fuzz_next(), fl = fuzz_next();
     ioreq_t r = {0};
     r.type = type;
     r.addr = addr;
     r.size = (fl & 32) ? sz : 1u << (sz & 3);
     r.dir = (fl & 1) ? IOREQ_READ : IOREQ_WRITE;
-    r.count = (fl & 2) ? next() + 1u : 1;
+    r.count = (fl & 2) ? fuzz_next() + 1u : 1;
     r.df = (fl >> 2) & 1;
     r.data_is_ptr = (fl >> 3) & 1;
     if (r.data_is_ptr) {
-        uint64_t gpa = next_n(2) * 64;
+        uint64_t gpa = fuzz_next_n(2) * 64;
         r.data = (fl & 16) ? FAKE_HV_RAM - 64 + gpa : gpa % FAKE_HV_RAM;
     } else {
-        r.data = next_n(8);
+        r.data = fuzz_next_n(8);
     }
     ioreq_dispatch(&r);
 }
 
 static void pci_w(unsigned reg, unsigned size, uint32_t v)
 {
-    req(IOREQ_TYPE_PCI_CONFIG, (uint64_t)sbdf << 32 | reg, size, false, v);
-}
-
-/* ------------------------------------------------------ mode presets --- */
-
-/* Register sets SeaBIOS's vgabios-stdvga.bin programs on qemu-xen (the
- * values tests/unit/test-vga.c reads back): misc, SR0-4, GR0-8, CR0-24,
- * AR0-20. */
-struct mode_regs {
-    uint8_t misc, sr[5], gr[9], cr[25], ar[21];
-};
-
-static const struct mode_regs modes[3] = {
-    {/* INT 10h AX=0003h */
-     0x67,
-     {0x03, 0x00, 0x03, 0x00, 0x02},
-     {0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff},
-     {0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00,
-      0x00, 0x00, 0x0c, 0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff},
-     {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a,
-      0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08, 0x00}},
-    {/* INT 10h AX=0012h */
-     0xe3,
-     {0x03, 0x01, 0x0f, 0x00, 0x06},
-     {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff},
-     {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00,
-      0x00, 0x00, 0x00, 0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff},
-     {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a,
-      0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x01, 0x00, 0x0f, 0x00, 0x00}},
-    {/* INT 10h AX=0013h */
-     0x63,
-     {0x03, 0x01, 0x0f, 0x00, 0x0e},
-     {0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0f, 0xff},
-     {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0x41, 0x00, 0x00, 0x00,
-      0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff},
-     {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
-      0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x41, 0x00, 0x0f, 0x00, 0x00}},
-};
-
-static void set_mode(const struct mode_regs *m)
-{
-    uint16_t crt = (m->misc & 1) ? 0x3d4 : 0x3b4;
-
-    outb(0x3c2, m->misc);
-    for (uint8_t i = 0; i < 5; i++) {
-        outb(0x3c4, i);
-        outb(0x3c5, m->sr[i]);
-    }
-    outb(crt, 0x11);
-    outb(crt + 1, 0); /* unlock CR0-7 */
-    for (uint8_t i = 0; i < 25; i++) {
-        outb(crt, i);
-        outb(crt + 1, m->cr[i]);
-    }
-    inb(crt + 6);
-    for (uint8_t i = 0; i < 21; i++) {
-        outb(0x3c0, i);
-        outb(0x3c0, m->ar[i]);
-    }
-    outb(0x3c0, 0x20); /* screen on */
-    for (uint8_t i = 0; i < 9; i++) {
-        outb(0x3ce, i);
-        outb(0x3cf, m->gr[i]);
-    }
+    vga_io_req(IOREQ_TYPE_PCI_CONFIG, (uint64_t)sbdf << 32 | reg, size, false, v);
 }
 
 /* ------------------------------------------------------- invariants --- */
@@ -352,6 +248,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     sbdf = vga->pci->devfn;
     if (!fb_add_listener(&listener, NULL))
         abort();
+    vga_io_through_ioreq(true);
     return 0;
 }
 
@@ -375,81 +272,80 @@ static void fresh_device(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    in_p = data;
-    in_end = data + size;
+    fuzz_input(data, size);
     fresh_device();
     unsigned refreshes = 0;
 
-    while (in_p < in_end) {
-        uint8_t op = next() % 16;
+    while (fuzz_more()) {
+        uint8_t op = fuzz_next() % 16;
         switch (op) {
         case 0: {
-            uint16_t port = pick_port(next());
-            outb(port, next());
+            uint16_t port = pick_port(fuzz_next());
+            vga_io_outb(port, fuzz_next());
             break;
         }
         case 1: {
-            uint16_t port = pick_port(next());
-            outw(port, (uint16_t)next_n(2));
+            uint16_t port = pick_port(fuzz_next());
+            vga_io_outw(port, (uint16_t)fuzz_next_n(2));
             break;
         }
         case 2:
-            access_op(IOREQ_TYPE_PIO, pick_port(next()));
+            access_op(IOREQ_TYPE_PIO, pick_port(fuzz_next()));
             break;
         case 3: {
-            uint8_t b = next();
-            uint16_t v = (uint16_t)next_n(2);
-            outw(0x1ce, b & 0x0f);
-            outw((b & 0x80) ? 0x1d0 : 0x1cf, v);
+            uint8_t b = fuzz_next();
+            uint16_t v = (uint16_t)fuzz_next_n(2);
+            vga_io_outw(0x1ce, b & 0x0f);
+            vga_io_outw((b & 0x80) ? 0x1d0 : 0x1cf, v);
             break;
         }
         case 4:
-            outw(0x1ce, next() & 0x0f);
-            req(IOREQ_TYPE_PIO, 0x1cf, 2, true, 0);
+            vga_io_outw(0x1ce, fuzz_next() & 0x0f);
+            vga_io_inw(0x1cf);
             break;
         case 5: {
-            uint8_t g = next() & 3, i = next(), v = next();
-            uint16_t crt = (inb(0x3cc) & 1) ? 0x3d4 : 0x3b4;
+            uint8_t g = fuzz_next() & 3, i = fuzz_next(), v = fuzz_next();
+            uint16_t crt = (vga_io_inb(0x3cc) & 1) ? 0x3d4 : 0x3b4;
             static const uint16_t idx_port[3] = {0x3c4, 0x3ce, 0};
             if (g == 3) {
-                inb((uint16_t)(crt + 6)); /* attribute flip-flop to index */
-                outb(0x3c0, i);
-                outb(0x3c0, v);
+                vga_io_inb((uint16_t)(crt + 6)); /* attribute flip-flop to index */
+                vga_io_outb(0x3c0, i);
+                vga_io_outb(0x3c0, v);
             } else {
                 uint16_t p = g == 2 ? crt : idx_port[g];
-                outb(p, i);
-                outb((uint16_t)(p + 1), v);
+                vga_io_outb(p, i);
+                vga_io_outb((uint16_t)(p + 1), v);
             }
             break;
         }
         case 6: {
-            uint64_t off = next_n(3) & 0x1ffff;
+            uint64_t off = fuzz_next_n(3) & 0x1ffff;
             access_op(IOREQ_TYPE_COPY, 0xa0000 + off);
             break;
         }
         case 7: {
             uint64_t bar = vga->pci->bar_addr[2];
-            uint64_t off = next_n(2);
+            uint64_t off = fuzz_next_n(2);
             access_op(IOREQ_TYPE_COPY, (bar == UINT64_MAX ? 0 : bar) + off);
             break;
         }
         case 8: {
             uint64_t bar = vga->pci->bar_addr[0];
-            uint64_t off = next_n(4);
+            uint64_t off = fuzz_next_n(4);
             access_op(IOREQ_TYPE_COPY, (bar == UINT64_MAX ? 0xf0000000 : bar) + off);
             break;
         }
         case 9: {
-            uint64_t off = next_n(4) % vram_size;
-            size_t n = next();
+            uint64_t off = fuzz_next_n(4) % vram_size;
+            size_t n = fuzz_next();
             for (size_t i = 0; i < n && off + i < vram_size; i++)
-                vram[off + i] = next();
+                vram[off + i] = fuzz_next();
             break;
         }
         case 10: {
-            unsigned reg = (unsigned)next_n(2) & 0x1ff;
-            uint8_t sz = next();
-            uint32_t v = (uint32_t)next_n(4);
+            unsigned reg = (unsigned)fuzz_next_n(2) & 0x1ff;
+            uint8_t sz = fuzz_next();
+            uint32_t v = (uint32_t)fuzz_next_n(4);
             if (sz & 0x80) {
                 /* what firmware does: BAR0, BAR2, ROM, command (memory
                  * decoding), at addresses the input picks */
@@ -464,26 +360,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 11: {
-            unsigned reg = (unsigned)next_n(2) & 0x1ff;
-            req(IOREQ_TYPE_PCI_CONFIG, (uint64_t)sbdf << 32 | reg, 1u << (next() & 3), true, 0);
+            unsigned reg = (unsigned)fuzz_next_n(2) & 0x1ff;
+            vga_io_req(IOREQ_TYPE_PCI_CONFIG, (uint64_t)sbdf << 32 | reg, 1u << (fuzz_next() & 3),
+                       true, 0);
             break;
         }
         case 12:
             if (refreshes++ < MAX_REFRESH)
                 refresh();
             break;
-        case 13:
-            set_mode(&modes[next() % 3]);
+        case 13: {
+            static const struct vga_io_mode *const modes[3] = {&vga_io_mode3, &vga_io_mode12,
+                                                               &vga_io_mode13};
+            vga_io_set_mode(modes[fuzz_next() % 3]);
+            vga_io_unblank();
             break;
+        }
         case 14: {
-            uint64_t off = next_n(2) * 64 % FAKE_HV_RAM;
-            size_t n = next();
+            uint64_t off = fuzz_next_n(2) * 64 % FAKE_HV_RAM;
+            size_t n = fuzz_next();
             for (size_t i = 0; i < n && off + i < FAKE_HV_RAM; i++)
-                fake_hv.ram[off + i] = next();
+                fake_hv.ram[off + i] = fuzz_next();
             break;
         }
         default:
-            if (next() == 0x5a)
+            if (fuzz_next() == 0x5a)
                 device_reset_all(); /* a guest reboot: VRAM stays */
             break;
         }

@@ -29,12 +29,13 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <pixman.h>
-#include <rfb/rfbclient.h>
 #include <xkbcommon/xkbcommon-keysyms.h>
 
 #include "display/fb.h"
 #include "display/input.h"
 #include "display/vnc.h"
+#include "tests/common/rfb-peer.h"
+#include "tests/common/vnc-viewer.h"
 #include "tests/unit/fake-hv.h"
 
 #define WAIT_MS      10000 /* upper bound for any single wait */
@@ -616,205 +617,25 @@ static void dump_keys(void)
 
 /* -------------------------------------------------- libvncclient viewer -- */
 
-enum cmd_type { CMD_KEY, CMD_EXTKEY, CMD_PTR };
-struct cmd {
-    enum cmd_type type;
-    uint32_t a, b;
-    int c;
-};
-
-struct tc {
-    int port;
-    bool shared;
-    const char *password;
-    const char *encodings;
-    GThread *th;
-    gint stop;
-    /* pthread, not GLib, locks: ThreadSanitizer sees these */
-    pthread_mutex_t lock;
-    /* under lock */
-    GQueue cmds;
-    int state; /* 0 connecting, 1 connected, -1 refused/auth failed, 2 closed */
-    unsigned updates;
-    int w, h;
-    uint32_t *snap;
-    bool extkey;
-};
-
-static int tc_tag;
-
-static char *tc_password(rfbClient *rc)
+static void tc_free(struct vv *t)
 {
-    struct tc *t = rfbClientGetClientData(rc, &tc_tag);
-    return strdup(t->password ? t->password : "");
-}
-
-static void tc_snapshot(struct tc *t, rfbClient *rc)
-{
-    pthread_mutex_lock(&t->lock);
-    t->w = rc->width;
-    t->h = rc->height;
-    g_free(t->snap);
-    t->snap = g_memdup2(rc->frameBuffer, (size_t)rc->width * rc->height * 4);
-    t->updates++;
-    t->extkey = SupportsClient2Server(rc, rfbQemuEvent);
-    pthread_mutex_unlock(&t->lock);
-}
-
-static void tc_set_state(struct tc *t, int s)
-{
-    pthread_mutex_lock(&t->lock);
-    t->state = s;
-    pthread_mutex_unlock(&t->lock);
-}
-
-static gpointer tc_main(gpointer p)
-{
-    struct tc *t = p;
-    rfbClient *rc = rfbGetClient(8, 3, 4);
-    free(rc->serverHost);
-    rc->serverHost = strdup("127.0.0.1");
-    rc->serverPort = t->port;
-    rc->appData.shareDesktop = t->shared;
-    rc->appData.encodingsString = t->encodings ? t->encodings : "raw";
-    rc->appData.enableJPEG = FALSE;
-    rc->GetPassword = tc_password;
-    rfbClientSetClientData(rc, &tc_tag, t);
-    if (!rfbInitClient(rc, NULL, NULL)) {
-        tc_set_state(t, -1); /* rfbInitClient freed rc */
-        return NULL;
-    }
-    tc_snapshot(t, rc);
-    tc_set_state(t, 1);
-    while (!g_atomic_int_get(&t->stop)) {
-        struct cmd *c;
-        for (;;) {
-            pthread_mutex_lock(&t->lock);
-            c = g_queue_pop_head(&t->cmds);
-            pthread_mutex_unlock(&t->lock);
-            if (!c)
-                break;
-            if (c->type == CMD_KEY)
-                SendKeyEvent(rc, c->a, c->c);
-            else if (c->type == CMD_EXTKEY && c->b)
-                SendExtendedKeyEvent(rc, c->a, c->b, c->c);
-            else if (c->type == CMD_EXTKEY) /* libvncclient will not send keycode 0 */
-                WriteToRFBServer(rc,
-                                 (char *)(uint8_t[12]){255, 0, 0, (uint8_t)c->c,
-                                                       (uint8_t)(c->a >> 24), (uint8_t)(c->a >> 16),
-                                                       (uint8_t)(c->a >> 8), (uint8_t)c->a, 0, 0, 0,
-                                                       0},
-                                 12);
-            else
-                SendPointerEvent(rc, (int)c->a, (int)c->b, c->c);
-            g_free(c);
-        }
-        int n = WaitForMessage(rc, 10000);
-        if (n < 0)
-            break;
-        if (n > 0) {
-            if (!HandleRFBServerMessage(rc))
-                break;
-            tc_snapshot(t, rc);
-        }
-    }
-    tc_set_state(t, 2);
-    free(rc->frameBuffer); /* the application's, says libvncclient */
-    rfbClientCleanup(rc);
-    return NULL;
-}
-
-static struct tc *tc_new(int port, bool shared, const char *password, const char *encodings)
-{
-    struct tc *t = g_new0(struct tc, 1);
-    t->port = port;
-    t->shared = shared;
-    t->password = password;
-    t->encodings = encodings;
-    g_queue_init(&t->cmds);
-    pthread_mutex_init(&t->lock, NULL);
-    t->th = g_thread_new("test-viewer", tc_main, t);
-    return t;
-}
-
-static int tc_state(struct tc *t)
-{
-    pthread_mutex_lock(&t->lock);
-    int s = t->state;
-    pthread_mutex_unlock(&t->lock);
-    return s;
-}
-
-static unsigned tc_updates(struct tc *t)
-{
-    pthread_mutex_lock(&t->lock);
-    unsigned u = t->updates;
-    pthread_mutex_unlock(&t->lock);
-    return u;
-}
-
-static bool tc_extkey(struct tc *t)
-{
-    pthread_mutex_lock(&t->lock);
-    bool e = t->extkey;
-    pthread_mutex_unlock(&t->lock);
-    return e;
-}
-
-static void tc_cmd(struct tc *t, enum cmd_type type, uint32_t a, uint32_t b, int c)
-{
-    struct cmd *m = g_new0(struct cmd, 1);
-    m->type = type;
-    m->a = a;
-    m->b = b;
-    m->c = c;
-    pthread_mutex_lock(&t->lock);
-    g_queue_push_tail(&t->cmds, m);
-    pthread_mutex_unlock(&t->lock);
-}
-
-static void tc_key(struct tc *t, uint32_t keysym, bool down)
-{
-    tc_cmd(t, CMD_KEY, keysym, 0, down);
-}
-
-static void tc_free(struct tc *t)
-{
-    g_atomic_int_set(&t->stop, 1);
+    vv_stop(t);
     /* the server's main loop must keep running while the viewer leaves */
-    WAIT_FOR(tc_state(t) != 0 && tc_state(t) != 1, WAIT_MS);
-    g_thread_join(t->th);
-    g_queue_clear_full(&t->cmds, g_free);
-    g_free(t->snap);
-    pthread_mutex_destroy(&t->lock);
-    g_free(t);
-}
-
-/* Expected client pixel (libvncclient 8/3/4: R,G,B,x bytes) of an
- * x8r8g8b8 pixel. */
-static uint32_t to_client(uint32_t px)
-{
-    return ((px >> 16) & 0xff) | (px & 0xff00) | ((px & 0xff) << 16);
+    WAIT_FOR(vv_state(t) != VV_CONNECTING && vv_state(t) != VV_UP, WAIT_MS);
+    vv_free(t);
 }
 
 /* Does the viewer show exactly the current surface? */
-static bool tc_matches_fb(struct tc *t)
+static bool tc_matches_fb(struct vv *t)
 {
     pixman_image_t *src = fb_image();
     unsigned w = fb_width(), h = fb_height();
-    /* convert whatever format to x8r8g8b8 with pixman */
+    /* convert whatever format to x8r8g8b8 with pixman (stride w * 4) */
     pixman_image_t *ref = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w, (int)h, NULL, 0);
     pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, ref, 0, 0, 0, 0, 0, 0, (int)w, (int)h);
-    uint32_t *rp = pixman_image_get_data(ref);
-    unsigned rs = (unsigned)pixman_image_get_stride(ref) / 4;
-    bool ok = false;
+    g_assert_cmpint(pixman_image_get_stride(ref), ==, (int)w * 4);
     pthread_mutex_lock(&t->lock);
-    if (t->snap && t->w == (int)w && t->h == (int)h) {
-        ok = true;
-        for (unsigned y = 0; y < h && ok; y++)
-            for (unsigned x = 0; x < w && ok; x++)
-                ok = (t->snap[y * w + x] & 0xffffff) == to_client(rp[y * rs + x]);
-    }
+    bool ok = vv_diff_locked(t, pixman_image_get_data(ref), w, h) == -1;
     pthread_mutex_unlock(&t->lock);
     pixman_image_unref(ref);
     return ok;
@@ -844,11 +665,11 @@ static unsigned vnc_handshaking(struct vnc *v)
 }
 
 /* A connected viewer (asserts that it got in). */
-static struct tc *viewer(struct vnc *v, bool shared, const char *password, const char *enc)
+static struct vv *viewer(struct vnc *v, bool shared, const char *password, const char *enc)
 {
-    struct tc *t = tc_new(vnc_port(v), shared, password, enc);
-    g_assert_true(WAIT_FOR(tc_state(t) != 0, WAIT_MS));
-    g_assert_cmpint(tc_state(t), ==, 1);
+    struct vv *t = vv_new(vnc_port(v), shared, password, enc);
+    g_assert_true(WAIT_FOR(vv_state(t) != VV_CONNECTING, WAIT_MS));
+    g_assert_cmpint(vv_state(t), ==, VV_UP);
     return t;
 }
 
@@ -943,8 +764,8 @@ static void test_vnc_framebuffer(void)
 {
     vnc_surface(320, 200, 1);
     struct vnc *v = start_vnc("127.0.0.1:52");
-    struct tc *a = viewer(v, true, NULL, "raw");
-    struct tc *b = viewer(v, true, NULL, "zrle hextile raw");
+    struct vv *a = viewer(v, true, NULL, "raw");
+    struct vv *b = viewer(v, true, NULL, "zrle hextile raw");
     g_assert_true(WAIT_FOR(vnc_clients(v) == 2, WAIT_MS));
     /* both see what the producer drew */
     g_assert_true(WAIT_FOR(tc_matches_fb(a) && tc_matches_fb(b), WAIT_MS));
@@ -987,13 +808,13 @@ static void test_vnc_password(void)
 
     /* no password set yet: every attempt fails (libvncclient will not send
      * an empty password, so two guesses) */
-    struct tc *t = tc_new(vnc_port(v), true, "guess", NULL);
-    g_assert_true(WAIT_FOR(tc_state(t) != 0, WAIT_MS));
-    g_assert_cmpint(tc_state(t), ==, -1);
+    struct vv *t = vv_new(vnc_port(v), true, "guess", NULL);
+    g_assert_true(WAIT_FOR(vv_state(t) != VV_CONNECTING, WAIT_MS));
+    g_assert_cmpint(vv_state(t), ==, VV_REFUSED);
     tc_free(t);
-    t = tc_new(vnc_port(v), true, "secret", NULL);
-    g_assert_true(WAIT_FOR(tc_state(t) != 0, WAIT_MS));
-    g_assert_cmpint(tc_state(t), ==, -1);
+    t = vv_new(vnc_port(v), true, "secret", NULL);
+    g_assert_true(WAIT_FOR(vv_state(t) != VV_CONNECTING, WAIT_MS));
+    g_assert_cmpint(vv_state(t), ==, VV_REFUSED);
     tc_free(t);
     vnc_get_stats(v, &st);
     g_assert_cmpuint(st.auth_failures, ==, 2);
@@ -1002,9 +823,9 @@ static void test_vnc_password(void)
     t = viewer(v, true, "secret", NULL);
     g_assert_true(WAIT_FOR(tc_matches_fb(t), WAIT_MS));
     tc_free(t);
-    t = tc_new(vnc_port(v), true, "wrong", NULL);
-    g_assert_true(WAIT_FOR(tc_state(t) != 0, WAIT_MS));
-    g_assert_cmpint(tc_state(t), ==, -1);
+    t = vv_new(vnc_port(v), true, "wrong", NULL);
+    g_assert_true(WAIT_FOR(vv_state(t) != VV_CONNECTING, WAIT_MS));
+    g_assert_cmpint(vv_state(t), ==, VV_REFUSED);
     tc_free(t);
 
     /* 8 significant characters */
@@ -1017,26 +838,27 @@ static void test_vnc_password(void)
     vnc_stop(v);
 }
 
-static bool is_closed(struct tc *t)
+static bool is_closed(struct vv *t)
 {
-    return tc_state(t) == 2;
+    enum vv_state s = vv_state(t);
+    return s == VV_DROPPED || s == VV_STOPPED;
 }
 
 static void test_vnc_share_allow_exclusive(void)
 {
     vnc_surface(64, 64, 4);
     struct vnc *v = start_vnc("127.0.0.1:54"); /* default policy */
-    struct tc *a = viewer(v, true, NULL, NULL);
-    struct tc *b = viewer(v, true, NULL, NULL);
+    struct vv *a = viewer(v, true, NULL, NULL);
+    struct vv *b = viewer(v, true, NULL, NULL);
     g_assert_true(WAIT_FOR(vnc_clients(v) == 2, WAIT_MS));
     /* an exclusive viewer (gvnccapture, TigerVNC's default) drops the others */
-    struct tc *c = viewer(v, false, NULL, NULL);
+    struct vv *c = viewer(v, false, NULL, NULL);
     g_assert_true(WAIT_FOR(is_closed(a) && is_closed(b), WAIT_MS));
     g_assert_true(WAIT_FOR(vnc_clients(v) == 1, WAIT_MS));
     g_assert_true(WAIT_FOR(tc_matches_fb(c), WAIT_MS));
     /* while it is there, shared viewers are turned away */
-    struct tc *d = tc_new(vnc_port(v), true, NULL, NULL);
-    g_assert_true(WAIT_FOR(tc_state(d) == -1 || is_closed(d), WAIT_MS));
+    struct vv *d = vv_new(vnc_port(v), true, NULL, NULL);
+    g_assert_true(WAIT_FOR(vv_state(d) == VV_REFUSED || is_closed(d), WAIT_MS));
     g_assert_false(is_closed(c));
     struct vnc_stats st;
     vnc_get_stats(v, &st);
@@ -1053,9 +875,9 @@ static void test_vnc_share_force_shared(void)
 {
     vnc_surface(64, 64, 5);
     struct vnc *v = start_vnc("127.0.0.1:55,share=force-shared");
-    struct tc *a = viewer(v, true, NULL, NULL);
-    struct tc *b = tc_new(vnc_port(v), false, NULL, NULL);
-    g_assert_true(WAIT_FOR(tc_state(b) == -1 || is_closed(b), WAIT_MS));
+    struct vv *a = viewer(v, true, NULL, NULL);
+    struct vv *b = vv_new(vnc_port(v), false, NULL, NULL);
+    g_assert_true(WAIT_FOR(vv_state(b) == VV_REFUSED || is_closed(b), WAIT_MS));
     g_assert_cmpuint(vnc_clients(v), ==, 1);
     g_assert_false(is_closed(a));
     g_assert_true(WAIT_FOR(tc_matches_fb(a), WAIT_MS));
@@ -1068,15 +890,15 @@ static void test_vnc_share_ignore(void)
 {
     vnc_surface(64, 64, 6);
     struct vnc *v = start_vnc("127.0.0.1:56,share=ignore,connections=2");
-    struct tc *a = viewer(v, true, NULL, NULL);
-    struct tc *b = viewer(v, false, NULL, NULL);
+    struct vv *a = viewer(v, true, NULL, NULL);
+    struct vv *b = viewer(v, false, NULL, NULL);
     g_assert_true(WAIT_FOR(vnc_clients(v) == 2, WAIT_MS));
     run_for(100);
     g_assert_false(is_closed(a));
     g_assert_false(is_closed(b));
     /* connections=2: a third is refused */
-    struct tc *c = tc_new(vnc_port(v), true, NULL, NULL);
-    g_assert_true(WAIT_FOR(tc_state(c) == -1 || is_closed(c), WAIT_MS));
+    struct vv *c = vv_new(vnc_port(v), true, NULL, NULL);
+    g_assert_true(WAIT_FOR(vv_state(c) == VV_REFUSED || is_closed(c), WAIT_MS));
     g_assert_cmpuint(vnc_clients(v), ==, 2);
     g_assert_true(WAIT_FOR(tc_matches_fb(a) && tc_matches_fb(b), WAIT_MS));
     tc_free(a);
@@ -1091,10 +913,10 @@ static void keys_reset(void)
     g_array_set_size(pointers, 0);
 }
 
-static void type_key(struct tc *t, uint32_t keysym)
+static void type_key(struct vv *t, uint32_t keysym)
 {
-    tc_key(t, keysym, true);
-    tc_key(t, keysym, false);
+    vv_key(t, keysym, true);
+    vv_key(t, keysym, false);
 }
 
 static void test_vnc_keys_us(void)
@@ -1104,7 +926,7 @@ static void test_vnc_keys_us(void)
     GError *err = NULL;
     g_assert_cmpint(vnc_set_keymap(v, "en-us", &err), ==, 0);
     g_assert_no_error(err);
-    struct tc *t = viewer(v, true, NULL, NULL);
+    struct vv *t = viewer(v, true, NULL, NULL);
     keys_reset();
     type_key(t, XKB_KEY_a);
     const struct key_ev a[] = {{0x1e, true}, {0x1e, false}};
@@ -1114,9 +936,9 @@ static void test_vnc_keys_us(void)
 
     /* 'A' while the viewer holds Shift: no extra modifiers */
     keys_reset();
-    tc_key(t, XKB_KEY_Shift_L, true);
+    vv_key(t, XKB_KEY_Shift_L, true);
     type_key(t, XKB_KEY_A);
-    tc_key(t, XKB_KEY_Shift_L, false);
+    vv_key(t, XKB_KEY_Shift_L, false);
     const struct key_ev sa[] = {{0x2a, true}, {0x1e, true}, {0x1e, false}, {0x2a, false}};
     g_assert_true(WAIT_FOR(keys->len >= 4, WAIT_MS));
     dump_keys();
@@ -1149,7 +971,7 @@ static void test_vnc_keys_us(void)
 
     /* a key still held when the viewer leaves is released */
     keys_reset();
-    tc_key(t, XKB_KEY_c, true);
+    vv_key(t, XKB_KEY_c, true);
     g_assert_true(WAIT_FOR(keys->len >= 1, WAIT_MS));
     tc_free(t);
     g_assert_true(WAIT_FOR(keys->len >= 2, WAIT_MS));
@@ -1165,7 +987,7 @@ static void test_vnc_keys_de(void)
     GError *err = NULL;
     g_assert_cmpint(vnc_set_keymap(v, "de", &err), ==, 0);
     g_assert_no_error(err);
-    struct tc *t = viewer(v, true, NULL, NULL);
+    struct vv *t = viewer(v, true, NULL, NULL);
 
     /* 'z' is on the physical Y key of a German keyboard */
     keys_reset();
@@ -1186,9 +1008,9 @@ static void test_vnc_keys_de(void)
     /* a US viewer's Shift+2 arrives as '@' with Shift held: Shift is
      * lifted around AltGr+Q and pressed again */
     keys_reset();
-    tc_key(t, XKB_KEY_Shift_L, true);
+    vv_key(t, XKB_KEY_Shift_L, true);
     type_key(t, XKB_KEY_at);
-    tc_key(t, XKB_KEY_Shift_L, false);
+    vv_key(t, XKB_KEY_Shift_L, false);
     const struct key_ev sat[] = {{0x2a, true},  {0x2a, false}, {0xb8, true}, {0x10, true},
                                  {0x10, false}, {0xb8, false}, {0x2a, true}, {0x2a, false}};
     g_assert_true(WAIT_FOR(keys->len >= 8, WAIT_MS));
@@ -1211,24 +1033,24 @@ static void test_vnc_extended_key(void)
     struct vnc *v = start_vnc("127.0.0.1:59");
     GError *err = NULL;
     g_assert_cmpint(vnc_set_keymap(v, "de", &err), ==, 0);
-    struct tc *t = viewer(v, true, NULL, NULL);
+    struct vv *t = viewer(v, true, NULL, NULL);
     /* the server acknowledged pseudo-encoding -258 */
-    g_assert_true(WAIT_FOR(tc_extkey(t), WAIT_MS));
+    g_assert_true(WAIT_FOR(vv_status(t).extkey, WAIT_MS));
     keys_reset();
     /* scancode 0x1e with keysym 'q': the scancode wins, whatever -k says */
-    tc_cmd(t, CMD_EXTKEY, XKB_KEY_q, 0x1e, 1);
-    tc_cmd(t, CMD_EXTKEY, XKB_KEY_q, 0x1e, 0);
+    vv_extkey(t, XKB_KEY_q, 0x1e, 1);
+    vv_extkey(t, XKB_KEY_q, 0x1e, 0);
     /* an 0xe0-prefixed key: right Ctrl */
-    tc_cmd(t, CMD_EXTKEY, XKB_KEY_Control_R, 0x9d, 1);
-    tc_cmd(t, CMD_EXTKEY, XKB_KEY_Control_R, 0x9d, 0);
+    vv_extkey(t, XKB_KEY_Control_R, 0x9d, 1);
+    vv_extkey(t, XKB_KEY_Control_R, 0x9d, 0);
     const struct key_ev want[] = {{0x1e, true}, {0x1e, false}, {0x9d, true}, {0x9d, false}};
     g_assert_true(WAIT_FOR(keys->len >= 4, WAIT_MS));
     dump_keys();
     g_assert_true(keys_are(want, 4));
     /* keycode 0: fall back to the keysym ('z' on de = 0x15) */
     keys_reset();
-    tc_cmd(t, CMD_EXTKEY, XKB_KEY_z, 0, 1);
-    tc_cmd(t, CMD_EXTKEY, XKB_KEY_z, 0, 0);
+    vv_extkey(t, XKB_KEY_z, 0, 1);
+    vv_extkey(t, XKB_KEY_z, 0, 0);
     const struct key_ev z[] = {{0x15, true}, {0x15, false}};
     g_assert_true(WAIT_FOR(keys->len >= 2, WAIT_MS));
     g_assert_true(keys_are(z, 2));
@@ -1240,11 +1062,11 @@ static void test_vnc_pointer(void)
 {
     vnc_surface(321, 201, 10);
     struct vnc *v = start_vnc("127.0.0.1:60");
-    struct tc *t = viewer(v, true, NULL, NULL);
+    struct vv *t = viewer(v, true, NULL, NULL);
     keys_reset();
     /* absolute sink (the test's tablet): scaled to 0..0x7fff */
-    tc_cmd(t, CMD_PTR, 320, 200, 0x01);
-    tc_cmd(t, CMD_PTR, 160, 100, 0x04);
+    vv_pointer(t, 320, 200, 0x01);
+    vv_pointer(t, 160, 100, 0x04);
     g_assert_true(WAIT_FOR(pointers->len >= 2, WAIT_MS));
     struct input_pointer_event *e = &g_array_index(pointers, struct input_pointer_event, 0);
     g_assert_true(e->absolute);
@@ -1258,8 +1080,8 @@ static void test_vnc_pointer(void)
     /* a relative sink above it: deltas, wheel clicks */
     struct input_sink *rel = input_sink_register(&rel_ops, NULL);
     keys_reset();
-    tc_cmd(t, CMD_PTR, 100, 100, 0);
-    tc_cmd(t, CMD_PTR, 110, 95, 0x08); /* wheel up press */
+    vv_pointer(t, 100, 100, 0);
+    vv_pointer(t, 110, 95, 0x08); /* wheel up press */
     g_assert_true(WAIT_FOR(pointers->len >= 2, WAIT_MS));
     e = &g_array_index(pointers, struct input_pointer_event, pointers->len - 1);
     g_assert_false(e->absolute);
@@ -1281,52 +1103,17 @@ struct stall {
     GThread *th;
 };
 
-static bool read_all(int fd, void *buf, size_t n)
-{
-    uint8_t *p = buf;
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
 /* A hand-written RFB 3.8 client: handshake, then only requests updates. */
 static gpointer stall_main(gpointer data)
 {
     struct stall *s = data;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    uint8_t buf[64];
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || !read_all(fd, buf, 12) ||
-        write(fd, "RFB 003.008\n", 12) != 12 || !read_all(fd, buf, 2) || buf[1] != 1 ||
-        write(fd, "\x01", 1) != 1 || !read_all(fd, buf, 4) || write(fd, "\x01", 1) != 1 ||
-        !read_all(fd, buf, 24)) {
+    struct rfbp_server_init si;
+    const char *why;
+    int fd = rfbp_connect(s->port, 4096);
+    if (fd < 0 || !rfbp_handshake(fd, &si, WAIT_MS, &why) || !rfbp_set_encodings_raw(fd)) {
         g_atomic_int_set(&s->ready, -1);
-        close(fd);
-        return NULL;
-    }
-    uint32_t nl = (uint32_t)buf[20] << 24 | buf[21] << 16 | buf[22] << 8 | buf[23];
-    if (nl > sizeof(buf) || !read_all(fd, buf, nl)) {
-        g_atomic_int_set(&s->ready, -1);
-        close(fd);
-        return NULL;
-    }
-    unsigned w = (unsigned)(buf[0] << 8 | buf[1]);
-    (void)w;
-    /* SetEncodings: raw only */
-    static const uint8_t enc[8] = {2, 0, 0, 1, 0, 0, 0, 0};
-    if (write(fd, enc, sizeof(enc)) != sizeof(enc)) {
-        g_atomic_int_set(&s->ready, -1);
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     s->fd = fd;
@@ -1370,7 +1157,7 @@ static void test_vnc_stalled_client(void)
 {
     vnc_surface(1600, 1200, 11);
     struct vnc *v = start_vnc("127.0.0.1:61");
-    struct tc *good = viewer(v, true, NULL, "raw");
+    struct vv *good = viewer(v, true, NULL, "raw");
     struct stall s = {.port = vnc_port(v), .fd = -1};
     s.th = g_thread_new("test-stall", stall_main, &s);
     g_assert_true(WAIT_FOR(g_atomic_int_get(&s.ready) != 0, WAIT_MS));
@@ -1385,13 +1172,13 @@ static void test_vnc_stalled_client(void)
     int q0 = unread_bytes(s.fd);
     struct fb_stats f0, f1;
     fb_get_stats(&f0);
-    unsigned u0 = tc_updates(good);
+    unsigned u0 = vv_status(good).frames;
     last_tick = max_gap = 0;
     guint gt = g_timeout_add(10, gap_tick, NULL);
     run_for(2000);
     g_source_remove(gt);
     fb_get_stats(&f1);
-    unsigned u1 = tc_updates(good);
+    unsigned u1 = vv_status(good).frames;
     long rss1 = rss_kb();
     int q1 = unread_bytes(s.fd);
     g_test_message("stalled: unread %d -> %d bytes; good viewer +%u updates; refreshes +%" PRIu64
@@ -1442,7 +1229,7 @@ static void test_vnc_query(void)
 
     struct vnc *v = start_vnc("127.0.0.1:62,password=on");
     g_assert_cmpint(vnc_set_password(v, "pw"), ==, 0);
-    struct tc *t = viewer(v, true, "pw", NULL);
+    struct vv *t = viewer(v, true, "pw", NULL);
     g_assert_true(WAIT_FOR(vnc_clients(v) == 1, WAIT_MS));
     b = json_builder_new();
     vnc_query(v, b);
@@ -1477,7 +1264,7 @@ static void test_vnc_bad_handshakes(void)
     g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
     g_assert_true(WAIT_FOR(vnc_handshaking(v) == 1, WAIT_MS));
     /* a real viewer gets in while the silent one waits */
-    struct tc *t = viewer(v, true, NULL, NULL);
+    struct vv *t = viewer(v, true, NULL, NULL);
     g_assert_true(WAIT_FOR(tc_matches_fb(t), WAIT_MS));
     g_assert_cmpint(write(fd, "GARBAGE GARB", 12), ==, 12);
     g_assert_true(WAIT_FOR(vnc_handshaking(v) == 0, WAIT_MS));
@@ -1489,13 +1276,10 @@ static void test_vnc_bad_handshakes(void)
     vnc_stop(v);
 }
 
-static void quiet_log(const char *fmt, ...) {}
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    rfbClientLog = quiet_log;
-    rfbClientErr = quiet_log;
+    vv_quiet();
     keys = g_array_new(FALSE, FALSE, sizeof(struct key_ev));
     pointers = g_array_new(FALSE, FALSE, sizeof(struct input_pointer_event));
     struct input_sink *sink = input_sink_register(&sink_ops, NULL);

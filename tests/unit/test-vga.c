@@ -11,9 +11,9 @@
  *     -machine xenfv -m 128 -nodefaults -display none -device VGA,...
  * with S reading config space (before and after pci-setup, and after
  * writing all-ones to the BARs), the legacy and DISPI ports, and BAR2.
- * The mode register sets below are what SeaBIOS's vgabios-stdvga.bin
- * programmed for INT 10h modes 3, 12h and 13h on that qemu, read back
- * through the ports.  Rendering and the memory logic were compared with
+ * The mode register sets (tests/unit/vga-io.c) are what SeaBIOS's
+ * vgabios-stdvga.bin programmed for INT 10h modes 3, 12h and 13h on that
+ * qemu, read back through the ports.  Rendering and the memory logic were compared with
  * qemu beyond what is asserted here: 41 screens set up by SeaBIOS's INT 10h
  * and guest writes (text modes 1/3/80x50, loaded fonts, cursor, split
  * screen, CGA modes 4/6, 0Dh, 11h, 12h, 13h, mode X, VBE 4/8/15/16/24/32
@@ -41,6 +41,7 @@
 #include "src/log.h"
 #include "src/opts.h"
 #include "tests/unit/fake-hv.h"
+#include "tests/unit/vga-io.h"
 
 #define MIB (1u << 20)
 
@@ -49,26 +50,6 @@
 static struct device *vga;
 static uint8_t *vram;
 static uint32_t sbdf;
-
-static uint8_t inb(uint16_t port)
-{
-    return (uint8_t)io_read(IO_PIO, port, 1);
-}
-
-static uint16_t inw(uint16_t port)
-{
-    return (uint16_t)io_read(IO_PIO, port, 2);
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-    io_write(IO_PIO, port, 1, v);
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-    io_write(IO_PIO, port, 2, v);
-}
 
 static uint8_t mrb(uint32_t addr)
 {
@@ -82,53 +63,35 @@ static void mwb(uint32_t addr, uint8_t v)
 
 static void vbe_w(uint16_t index, uint16_t v)
 {
-    outw(0x1ce, index);
-    outw(0x1cf, v);
+    vga_io_outw(0x1ce, index);
+    vga_io_outw(0x1cf, v);
 }
 
 static uint16_t vbe_r(uint16_t index)
 {
-    outw(0x1ce, index);
-    return inw(0x1cf);
-}
-
-static void sr_w(uint8_t i, uint8_t v)
-{
-    outb(0x3c4, i);
-    outb(0x3c5, v);
-}
-
-static void gr_w(uint8_t i, uint8_t v)
-{
-    outb(0x3ce, i);
-    outb(0x3cf, v);
+    vga_io_outw(0x1ce, index);
+    return vga_io_inw(0x1cf);
 }
 
 static uint8_t gr_r(uint8_t i)
 {
-    outb(0x3ce, i);
-    return inb(0x3cf);
+    vga_io_outb(0x3ce, i);
+    return vga_io_inb(0x3cf);
 }
 
 static void ar_w(uint8_t i, uint8_t v)
 {
-    inb(0x3da);
-    outb(0x3c0, i);
-    outb(0x3c0, v);
-}
-
-static void unblank(void)
-{
-    inb(0x3da);
-    outb(0x3c0, 0x20);
+    vga_io_inb(0x3da);
+    vga_io_outb(0x3c0, i);
+    vga_io_outb(0x3c0, v);
 }
 
 static void dac_w(uint8_t index, uint8_t r, uint8_t g, uint8_t b)
 {
-    outb(0x3c8, index);
-    outb(0x3c9, r);
-    outb(0x3c9, g);
-    outb(0x3c9, b);
+    vga_io_outb(0x3c8, index);
+    vga_io_outb(0x3c9, r);
+    vga_io_outb(0x3c9, g);
+    vga_io_outb(0x3c9, b);
 }
 
 static struct device *create(const char *text)
@@ -207,68 +170,6 @@ static const struct fb_listener_ops listener_ops = {.resize = on_resize, .update
 static bool updated_row(int y)
 {
     return upd_y0 <= y && y < upd_y1;
-}
-
-/* A register set as the VGA BIOS programs it for a mode. */
-struct mode_regs {
-    uint8_t misc, sr[5], gr[9], cr[25], ar[21];
-};
-
-/* SeaBIOS vgabios-stdvga.bin on qemu-xen, INT 10h AX=0003h */
-static const struct mode_regs mode3 = {
-    0x67,
-    {0x03, 0x00, 0x03, 0x00, 0x02},
-    {0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff},
-    {0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00,
-     0x00, 0x00, 0x0c, 0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff},
-    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a,
-     0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08, 0x00},
-};
-
-/* INT 10h AX=0012h */
-static const struct mode_regs mode12 = {
-    0xe3,
-    {0x03, 0x01, 0x0f, 0x00, 0x06},
-    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff},
-    {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00,
-     0x00, 0x00, 0x00, 0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff},
-    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a,
-     0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x01, 0x00, 0x0f, 0x00, 0x00},
-};
-
-/* INT 10h AX=0013h */
-static const struct mode_regs mode13 = {
-    0x63,
-    {0x03, 0x01, 0x0f, 0x00, 0x0e},
-    {0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0f, 0xff},
-    {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0x41, 0x00, 0x00, 0x00,
-     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff},
-    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
-     0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x41, 0x00, 0x0f, 0x00, 0x00},
-};
-
-static void set_mode(const struct mode_regs *m)
-{
-    uint16_t crt = (m->misc & 1) ? 0x3d4 : 0x3b4;
-
-    outb(0x3c2, m->misc);
-    sr_w(0, 0x01); /* synchronous reset while reprogramming, as BIOSes do */
-    for (uint8_t i = 1; i < 5; i++)
-        sr_w(i, m->sr[i]);
-    sr_w(0, m->sr[0]);
-    outb(crt, 0x11);
-    outb(crt + 1, 0); /* unlock CR0-7 */
-    for (uint8_t i = 0; i < 25; i++) {
-        outb(crt, i);
-        outb(crt + 1, m->cr[i]);
-    }
-    inb(crt + 6);
-    for (uint8_t i = 0; i < 21; i++) {
-        outb(0x3c0, i);
-        outb(0x3c0, m->ar[i]);
-    }
-    for (uint8_t i = 0; i < 9; i++)
-        gr_w(i, m->gr[i]);
 }
 
 /* ------------------------------------------------------------ PCI device */
@@ -351,106 +252,106 @@ static void test_ports(void)
     setup(NULL);
     /* power-on: monochrome decode, so the colour ports read 0xff and
      * input status 1 toggles its retrace bits at 0x3ba */
-    g_assert_cmphex(inb(0x3cc), ==, 0);
-    g_assert_cmphex(inb(0x3da), ==, 0xff);
-    g_assert_cmphex(inb(0x3ba), ==, 0x09);
-    g_assert_cmphex(inb(0x3ba), ==, 0x00);
-    g_assert_cmphex(inb(0x3c2), ==, 0);
-    g_assert_cmphex(inb(0x3c6), ==, 0); /* QEMU's PEL mask reads 0 */
+    g_assert_cmphex(vga_io_inb(0x3cc), ==, 0);
+    g_assert_cmphex(vga_io_inb(0x3da), ==, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3ba), ==, 0x09);
+    g_assert_cmphex(vga_io_inb(0x3ba), ==, 0x00);
+    g_assert_cmphex(vga_io_inb(0x3c2), ==, 0);
+    g_assert_cmphex(vga_io_inb(0x3c6), ==, 0); /* QEMU's PEL mask reads 0 */
     /* ports QEMU does not claim, and 32-bit accesses */
-    g_assert_cmphex(inb(0x3b0), ==, 0xff);
-    g_assert_cmphex(inb(0x3d0), ==, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3b0), ==, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3d0), ==, 0xff);
     g_assert_cmphex(io_read(IO_PIO, 0x3c4, 4), ==, 0xffffffff);
 
-    outb(0x3c2, 0xff);
-    g_assert_cmphex(inb(0x3cc), ==, 0xef);
-    g_assert_cmphex(inb(0x3ba), ==, 0xff);
-    g_assert_cmphex(inb(0x3da) ^ inb(0x3da), ==, 0x09);
+    vga_io_outb(0x3c2, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3cc), ==, 0xef);
+    g_assert_cmphex(vga_io_inb(0x3ba), ==, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3da) ^ vga_io_inb(0x3da), ==, 0x09);
 
     /* writable bits */
     static const uint8_t sr_bits[8] = {0x03, 0x3d, 0x0f, 0x3f, 0x0e, 0x00, 0x00, 0xff};
     for (uint8_t i = 0; i < 8; i++) {
-        sr_w(i, 0xff);
-        g_assert_cmphex(inb(0x3c5), ==, sr_bits[i]);
+        vga_io_sr_w(i, 0xff);
+        g_assert_cmphex(vga_io_inb(0x3c5), ==, sr_bits[i]);
     }
-    outb(0x3c4, 0xff);
-    g_assert_cmphex(inb(0x3c4), ==, 0x07);
+    vga_io_outb(0x3c4, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3c4), ==, 0x07);
     static const uint8_t gr_bits[16] = {0x0f, 0x0f, 0x0f, 0x1f, 0x03, 0x7b, 0x0f, 0x0f, 0xff};
     for (uint8_t i = 0; i < 16; i++) {
-        gr_w(i, 0xff);
-        g_assert_cmphex(inb(0x3cf), ==, gr_bits[i]);
+        vga_io_gr_w(i, 0xff);
+        g_assert_cmphex(vga_io_inb(0x3cf), ==, gr_bits[i]);
     }
     /* a word write sets index then data */
-    outw(0x3ce, 0x0a05);
+    vga_io_outw(0x3ce, 0x0a05);
     g_assert_cmphex(gr_r(5), ==, 0x0a);
 
     /* CRTC: 256 registers; CR11 bit 7 protects CR0-7 but CR7 bit 4 */
-    outb(0x3d4, 0xff);
-    outb(0x3d5, 0x5a);
-    g_assert_cmphex(inb(0x3d5), ==, 0x5a);
-    outw(0x3d4, 0x8011);
-    outw(0x3d4, 0x5501);
-    outw(0x3d4, 0xff07);
-    outb(0x3d4, 0x01);
-    g_assert_cmphex(inb(0x3d5), ==, 0);
-    outb(0x3d4, 0x07);
-    g_assert_cmphex(inb(0x3d5), ==, 0x10);
-    outw(0x3d4, 0x0011);
-    outw(0x3d4, 0x5501);
-    g_assert_cmphex(inb(0x3d5), ==, 0x55);
+    vga_io_outb(0x3d4, 0xff);
+    vga_io_outb(0x3d5, 0x5a);
+    g_assert_cmphex(vga_io_inb(0x3d5), ==, 0x5a);
+    vga_io_outw(0x3d4, 0x8011);
+    vga_io_outw(0x3d4, 0x5501);
+    vga_io_outw(0x3d4, 0xff07);
+    vga_io_outb(0x3d4, 0x01);
+    g_assert_cmphex(vga_io_inb(0x3d5), ==, 0);
+    vga_io_outb(0x3d4, 0x07);
+    g_assert_cmphex(vga_io_inb(0x3d5), ==, 0x10);
+    vga_io_outw(0x3d4, 0x0011);
+    vga_io_outw(0x3d4, 0x5501);
+    g_assert_cmphex(vga_io_inb(0x3d5), ==, 0x55);
     g_assert_cmphex(io_read(IO_PIO, 0x3d4, 4), ==, 0xffffffff);
 
     /* DAC: 8 bits kept, auto-increment, state */
-    outb(0x3c8, 5);
-    g_assert_cmphex(inb(0x3c7), ==, 0);
-    outb(0x3c9, 0xff);
-    outb(0x3c9, 0x80);
-    outb(0x3c9, 0x41);
-    g_assert_cmphex(inb(0x3c8), ==, 6);
-    outb(0x3c7, 5);
-    g_assert_cmphex(inb(0x3c7), ==, 3);
-    g_assert_cmphex(inb(0x3c9), ==, 0xff);
-    g_assert_cmphex(inb(0x3c9), ==, 0x80);
-    g_assert_cmphex(inb(0x3c9), ==, 0x41);
-    g_assert_cmphex(inb(0x3c9), ==, 0); /* entry 6 */
+    vga_io_outb(0x3c8, 5);
+    g_assert_cmphex(vga_io_inb(0x3c7), ==, 0);
+    vga_io_outb(0x3c9, 0xff);
+    vga_io_outb(0x3c9, 0x80);
+    vga_io_outb(0x3c9, 0x41);
+    g_assert_cmphex(vga_io_inb(0x3c8), ==, 6);
+    vga_io_outb(0x3c7, 5);
+    g_assert_cmphex(vga_io_inb(0x3c7), ==, 3);
+    g_assert_cmphex(vga_io_inb(0x3c9), ==, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3c9), ==, 0x80);
+    g_assert_cmphex(vga_io_inb(0x3c9), ==, 0x41);
+    g_assert_cmphex(vga_io_inb(0x3c9), ==, 0); /* entry 6 */
 
     /* attribute controller: flip-flop reset by input status 1 */
-    inb(0x3da);
-    outb(0x3c0, 0xff);
-    g_assert_cmphex(inb(0x3c0), ==, 0); /* data phase reads 0 */
-    outb(0x3c0, 0xff);                  /* index 0x1f: nothing */
-    g_assert_cmphex(inb(0x3c0), ==, 0x3f);
+    vga_io_inb(0x3da);
+    vga_io_outb(0x3c0, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3c0), ==, 0); /* data phase reads 0 */
+    vga_io_outb(0x3c0, 0xff);                  /* index 0x1f: nothing */
+    g_assert_cmphex(vga_io_inb(0x3c0), ==, 0x3f);
     ar_w(0x10, 0xff);
-    inb(0x3da);
-    outb(0x3c0, 0x10);
-    g_assert_cmphex(inb(0x3c1), ==, 0xef);
+    vga_io_inb(0x3da);
+    vga_io_outb(0x3c0, 0x10);
+    g_assert_cmphex(vga_io_inb(0x3c1), ==, 0xef);
     ar_w(0x12, 0xff);
-    outb(0x3c0, 0x12);
-    g_assert_cmphex(inb(0x3c1), ==, 0x3f);
+    vga_io_outb(0x3c0, 0x12);
+    g_assert_cmphex(vga_io_inb(0x3c1), ==, 0x3f);
     ar_w(0x03, 0xff);
-    outb(0x3c0, 0x03);
-    g_assert_cmphex(inb(0x3c1), ==, 0x3f);
-    inb(0x3da);
-    outb(0x3c0, 0x15);
-    g_assert_cmphex(inb(0x3c1), ==, 0);
+    vga_io_outb(0x3c0, 0x03);
+    g_assert_cmphex(vga_io_inb(0x3c1), ==, 0x3f);
+    vga_io_inb(0x3da);
+    vga_io_outb(0x3c0, 0x15);
+    g_assert_cmphex(vga_io_inb(0x3c1), ==, 0);
     /* a word write to 0x3c0 is index then a write to 0x3c1, which is
      * read-only */
-    inb(0x3da);
-    outw(0x3c0, 0x2a13);
-    inb(0x3da);
-    outb(0x3c0, 0x13);
-    g_assert_cmphex(inb(0x3c1), ==, 0);
+    vga_io_inb(0x3da);
+    vga_io_outw(0x3c0, 0x2a13);
+    vga_io_inb(0x3da);
+    vga_io_outb(0x3c0, 0x13);
+    g_assert_cmphex(vga_io_inb(0x3c1), ==, 0);
 
     /* feature control: written at 0x3da, read at 0x3ca */
-    outb(0x3da, 0xff);
-    g_assert_cmphex(inb(0x3ca), ==, 0x10);
+    vga_io_outb(0x3da, 0xff);
+    g_assert_cmphex(vga_io_inb(0x3ca), ==, 0x10);
 
     /* back to monochrome: the CRTC answers at 0x3b4 */
-    outb(0x3c2, 0x66);
-    g_assert_cmphex(inb(0x3d5), ==, 0xff);
-    outb(0x3b4, 0x0e);
-    outb(0x3b5, 0x12);
-    g_assert_cmphex(inb(0x3b5), ==, 0x12);
+    vga_io_outb(0x3c2, 0x66);
+    g_assert_cmphex(vga_io_inb(0x3d5), ==, 0xff);
+    vga_io_outb(0x3b4, 0x0e);
+    vga_io_outb(0x3b5, 0x12);
+    g_assert_cmphex(vga_io_inb(0x3b5), ==, 0x12);
     world_reset();
 }
 
@@ -459,15 +360,15 @@ static void test_ports(void)
 static void test_vbe_registers(void)
 {
     setup(NULL);
-    g_assert_cmphex(inw(0x1ce), ==, 0);
+    g_assert_cmphex(vga_io_inw(0x1ce), ==, 0);
     g_assert_cmphex(vbe_r(0), ==, 0xb0c5);
-    g_assert_cmphex(inw(0x1d0), ==, 0xb0c5); /* the second data port */
+    g_assert_cmphex(vga_io_inw(0x1d0), ==, 0xb0c5); /* the second data port */
     /* 16-bit only */
-    g_assert_cmphex(inb(0x1ce), ==, 0xff);
-    g_assert_cmphex(inb(0x1cf), ==, 0xff);
+    g_assert_cmphex(vga_io_inb(0x1ce), ==, 0xff);
+    g_assert_cmphex(vga_io_inb(0x1cf), ==, 0xff);
     g_assert_cmphex(io_read(IO_PIO, 0x1ce, 4), ==, 0xffffffff);
-    outb(0x1ce, 3);
-    g_assert_cmphex(inw(0x1ce), ==, 0);
+    vga_io_outb(0x1ce, 3);
+    g_assert_cmphex(vga_io_inw(0x1ce), ==, 0);
     /* ID: only the versions Bochs defined */
     vbe_w(0, 0xb0c0);
     g_assert_cmphex(vbe_r(0), ==, 0xb0c0);
@@ -514,7 +415,7 @@ static void test_vbe_32bpp(void)
     g_assert_cmphex(vram[0], ==, 0);
     g_assert_cmphex(vram[1024 * 768 * 4 - 1], ==, 0);
     g_assert_cmphex(vram[1024 * 768 * 4], ==, 0x77);
-    unblank();
+    vga_io_unblank();
     fb_refresh_now();
     g_assert_cmpuint(fb_width(), ==, 1024);
     g_assert_cmpuint(fb_height(), ==, 768);
@@ -545,7 +446,7 @@ static void test_vbe_virtual(void)
     vbe_w(9, 10);
     g_assert_cmpuint(vbe_r(6), ==, 1280);
     g_assert_cmpuint(vbe_r(7), ==, 16 * MIB / (1280 * 4));
-    unblank();
+    vga_io_unblank();
     fb_refresh_now();
     pixman_image_t *img = fb_image();
     g_assert_cmpuint(fb_width(), ==, 800);
@@ -566,7 +467,7 @@ static void test_vbe_16_24_15(void)
 {
     setup(NULL);
     vbe_mode(640, 480, 16, 0);
-    unblank();
+    vga_io_unblank();
     fb_refresh_now();
     g_assert_cmpint(pixman_image_get_format(fb_image()), ==, PIXMAN_r5g6b5);
     g_assert_cmpint(pixman_image_get_stride(fb_image()), ==, 1280);
@@ -608,7 +509,7 @@ static void test_vbe_8bpp(void)
 {
     setup(NULL);
     vbe_mode(640, 480, 8, 0);
-    unblank();
+    vga_io_unblank();
     dac_w(7, 0x3f, 0x20, 0x01);
     vram[10 * 640 + 20] = 7;
     fb_refresh_now();
@@ -675,7 +576,7 @@ static void test_vbe_clamp(void)
     /* random DISPI writes, on a small VRAM, refreshing as we go: every mode
      * stays inside VRAM (and ASan sees every access the display makes) */
     setup("vgamem_mb=1");
-    unblank();
+    vga_io_unblank();
     GRand *r = g_rand_new_with_seed(42);
     static const uint16_t bpps[] = {0, 1, 4, 8, 15, 16, 24, 32, 33, 0xffff};
     for (int i = 0; i < 4000; i++) {
@@ -718,34 +619,34 @@ static const uint8_t glyph_line[16] = {0, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0, 0, 0,
 /* Put glyphs into plane 2 through the window, the way a VGA BIOS does. */
 static void load_font(void)
 {
-    sr_w(2, 0x04); /* plane 2 only */
-    sr_w(4, 0x07); /* sequential addressing */
-    gr_w(4, 0x02); /* read plane 2 */
-    gr_w(5, 0x00); /* write mode 0, no odd/even */
-    gr_w(6, 0x04); /* 0xa0000, 64 KiB */
+    vga_io_sr_w(2, 0x04); /* plane 2 only */
+    vga_io_sr_w(4, 0x07); /* sequential addressing */
+    vga_io_gr_w(4, 0x02); /* read plane 2 */
+    vga_io_gr_w(5, 0x00); /* write mode 0, no odd/even */
+    vga_io_gr_w(6, 0x04); /* 0xa0000, 64 KiB */
     for (int l = 0; l < 16; l++) {
         mwb(0xa0000 + 'A' * 32 + l, glyph_A[l]);
         mwb(0xa0000 + 0xc4 * 32 + l, glyph_line[l]);
     }
     g_assert_cmphex(mrb(0xa0000 + 'A' * 32 + 7), ==, 0xfe);
-    sr_w(2, 0x03);
-    sr_w(4, 0x03);
-    gr_w(4, 0x00);
-    gr_w(5, 0x10);
-    gr_w(6, 0x0e);
+    vga_io_sr_w(2, 0x03);
+    vga_io_sr_w(4, 0x03);
+    vga_io_gr_w(4, 0x00);
+    vga_io_gr_w(5, 0x10);
+    vga_io_gr_w(6, 0x0e);
 }
 
 static void text_setup(void)
 {
     setup(NULL);
-    set_mode(&mode3);
+    vga_io_set_mode(&vga_io_mode3);
     load_font();
     dac_w(0x01, 0x00, 0x00, 0x2a); /* AR1 -> DAC 1: blue */
     dac_w(0x3e, 0x3f, 0x3f, 0x15); /* AR14 -> DAC 0x3e: yellow */
     dac_w(0x07, 0x2a, 0x2a, 0x2a);
     dac_w(0x00, 0x00, 0x00, 0x00);
-    outb(0x3d4, 0x0a);
-    outb(0x3d5, 0x2d); /* cursor off */
+    vga_io_outb(0x3d4, 0x0a);
+    vga_io_outb(0x3d5, 0x2d); /* cursor off */
 }
 
 /* Check cell (col, row) shows `glyph` in fg on bg (9-dot cells, 16 lines). */
@@ -778,7 +679,7 @@ static void test_text(void)
     g_assert_cmpuint(fb_height(), ==, 480);
     g_assert_cmphex(pixel(3, 3), ==, 0);
 
-    unblank();
+    vga_io_unblank();
     fb_refresh_now();
     g_assert_cmpuint(fb_width(), ==, 720);
     g_assert_cmpuint(fb_height(), ==, 400);
@@ -787,12 +688,12 @@ static void test_text(void)
     /* line graphics (AR10 bit 2): the 9th column repeats the 8th */
     check_cell(1, 0, glyph_line, 0xa8a8a8, 0x000000, true);
     ar_w(0x10, 0x08);
-    unblank();
+    vga_io_unblank();
     fb_refresh_now();
     check_cell(1, 0, glyph_line, 0xa8a8a8, 0x000000, false);
 
     /* 8-dot characters */
-    sr_w(1, 0x01);
+    vga_io_sr_w(1, 0x01);
     fb_refresh_now();
     g_assert_cmpuint(fb_width(), ==, 640);
     g_assert_cmphex(pixel(3, 7), ==, 0xffff57);
@@ -819,12 +720,12 @@ static void test_text_cursor_blink(void)
     mwb(0xb8001, 0x9e); /* blinking yellow on blue */
     mwb(0xb8004, 'A');
     mwb(0xb8005, 0x07);
-    outw(0x3d4, 0x000e);
-    outw(0x3d4, 0x020f); /* cursor at cell 2 */
-    outw(0x3d4, 0x0e0a); /* lines 14..15 */
-    outw(0x3d4, 0x0f0b);
+    vga_io_outw(0x3d4, 0x000e);
+    vga_io_outw(0x3d4, 0x020f); /* cursor at cell 2 */
+    vga_io_outw(0x3d4, 0x0e0a); /* lines 14..15 */
+    vga_io_outw(0x3d4, 0x0f0b);
     ar_w(0x10, 0x0c); /* blink enabled */
-    unblank();
+    vga_io_unblank();
     int64_t t0 = g_get_monotonic_time();
     fb_refresh_now();
     /* the first phase of both clocks shows text and cursor (checked only
@@ -854,7 +755,7 @@ static void test_text_cursor_blink(void)
     }
     /* blink disabled: bit 7 selects a bright background, as QEMU shows */
     ar_w(0x10, 0x04);
-    unblank();
+    vga_io_unblank();
     dac_w(0x39, 0x15, 0x15, 0x3f);
     fb_refresh_now();
     check_cell(0, 0, glyph_A, 0xffff57, 0x5757ff, false);
@@ -866,8 +767,8 @@ static void test_text_cursor_blink(void)
 static void test_mode13(void)
 {
     setup(NULL);
-    set_mode(&mode13);
-    unblank();
+    vga_io_set_mode(&vga_io_mode13);
+    vga_io_unblank();
     dac_w(7, 0x3f, 0x20, 0x01);
     dac_w(200, 0x01, 0x02, 0x03);
     mwb(0xa0000 + 5 * 320 + 10, 7);
@@ -889,74 +790,74 @@ static void test_mode13(void)
 static void test_planar(void)
 {
     setup(NULL);
-    set_mode(&mode12);
-    unblank();
+    vga_io_set_mode(&vga_io_mode12);
+    vga_io_unblank();
     /* write mode 2: colour in the low 4 bits, bit mask picks pixel 0 */
-    gr_w(5, 0x02);
-    gr_w(8, 0x80);
+    vga_io_gr_w(5, 0x02);
+    vga_io_gr_w(8, 0x80);
     mwb(0xa0000, 0x0c);
     g_assert_cmphex(vram[0], ==, 0x00);
     g_assert_cmphex(vram[1], ==, 0x00);
     g_assert_cmphex(vram[2], ==, 0x80); /* planar byte i of plane p: vram[4i+p] */
     g_assert_cmphex(vram[3], ==, 0x80);
     /* write mode 0 with set/reset on all planes */
-    gr_w(5, 0x00);
-    gr_w(8, 0xff);
-    gr_w(1, 0x0f);
-    gr_w(0, 0x05);
+    vga_io_gr_w(5, 0x00);
+    vga_io_gr_w(8, 0xff);
+    vga_io_gr_w(1, 0x0f);
+    vga_io_gr_w(0, 0x05);
     mwb(0xa0001, 0x00);
     g_assert_cmphex(vram[4] | vram[5] << 8 | vram[6] << 16 | (uint32_t)vram[7] << 24, ==,
                     0x00ff00ff);
     /* write mode 0, data rotated by 4, set/reset only on plane 3, XOR with
      * the latches */
-    gr_w(1, 0x08);
-    gr_w(0, 0x08);
+    vga_io_gr_w(1, 0x08);
+    vga_io_gr_w(0, 0x08);
     mrb(0xa0001); /* latch 0x00ff00ff */
-    gr_w(3, 0x18 | 4);
+    vga_io_gr_w(3, 0x18 | 4);
     mwb(0xa0002, 0x0f);
     g_assert_cmphex(vram[8], ==, 0xff ^ 0xf0);
     g_assert_cmphex(vram[9], ==, 0x00 ^ 0xf0);
     g_assert_cmphex(vram[10], ==, 0xff ^ 0xf0);
     g_assert_cmphex(vram[11], ==, 0x00 ^ 0xff);
-    gr_w(3, 0);
-    gr_w(1, 0);
+    vga_io_gr_w(3, 0);
+    vga_io_gr_w(1, 0);
     /* read mode 0: the plane GR4 selects, latches loaded */
-    gr_w(4, 2);
+    vga_io_gr_w(4, 2);
     g_assert_cmphex(mrb(0xa0001), ==, 0xff);
-    gr_w(4, 1);
+    vga_io_gr_w(4, 1);
     g_assert_cmphex(mrb(0xa0001), ==, 0x00);
     /* write mode 1: the latches as they are */
-    gr_w(5, 0x01);
+    vga_io_gr_w(5, 0x01);
     mwb(0xa0003, 0x55);
     g_assert_cmpmem(vram + 12, 4, vram + 4, 4);
     /* read mode 1: colour compare (GR2) on the planes GR7 cares about */
-    gr_w(5, 0x08);
-    gr_w(2, 0x05);
-    gr_w(7, 0x0f);
+    vga_io_gr_w(5, 0x08);
+    vga_io_gr_w(2, 0x05);
+    vga_io_gr_w(7, 0x0f);
     g_assert_cmphex(mrb(0xa0001), ==, 0xff); /* every pixel is colour 5 */
-    gr_w(2, 0x0c);
+    vga_io_gr_w(2, 0x0c);
     g_assert_cmphex(mrb(0xa0000), ==, 0x80); /* only pixel 0 is colour 12 */
-    gr_w(7, 0x04);
+    vga_io_gr_w(7, 0x04);
     g_assert_cmphex(mrb(0xa0000), ==, 0x80);
     /* write mode 3: rotated data ANDed with the bit mask selects set/reset */
-    gr_w(5, 0x03);
-    gr_w(0, 0x09);
-    gr_w(8, 0x3c);
-    gr_w(3, 0x01);      /* rotate right by 1 */
-    mwb(0xa0004, 0xff); /* latches from the last read: pixel 0 colour 12 */
+    vga_io_gr_w(5, 0x03);
+    vga_io_gr_w(0, 0x09);
+    vga_io_gr_w(8, 0x3c);
+    vga_io_gr_w(3, 0x01); /* rotate right by 1 */
+    mwb(0xa0004, 0xff);   /* latches from the last read: pixel 0 colour 12 */
     g_assert_cmphex(vram[16], ==, 0x3c);
     g_assert_cmphex(vram[17], ==, 0x00);
     g_assert_cmphex(vram[18], ==, 0x80);
     g_assert_cmphex(vram[19], ==, 0xbc);
     /* map mask: only plane 1 written */
-    gr_w(5, 0x02);
-    gr_w(3, 0x00);
-    gr_w(8, 0xff);
-    sr_w(2, 0x02);
+    vga_io_gr_w(5, 0x02);
+    vga_io_gr_w(3, 0x00);
+    vga_io_gr_w(8, 0xff);
+    vga_io_sr_w(2, 0x02);
     mwb(0xa0005, 0x0f);
     g_assert_cmphex(vram[20] | vram[21] << 8 | vram[22] << 16 | (uint32_t)vram[23] << 24, ==,
                     0x0000ff00);
-    sr_w(2, 0x0f);
+    vga_io_sr_w(2, 0x0f);
 
     /* the picture: pixel 0 is colour 12 -> AR12 = 0x3c -> DAC 0x3c */
     dac_w(0x3c, 0x3f, 0x00, 0x00);
@@ -971,7 +872,7 @@ static void test_planar(void)
         g_assert_cmphex(pixel(x, 0), ==, 0x00ff00);
     /* the plane enable mask (AR12) hides planes */
     ar_w(0x12, 0x0b);
-    unblank();
+    vga_io_unblank();
     dac_w(0x01, 0x00, 0x00, 0x3f);
     fb_refresh_now();
     g_assert_cmphex(pixel(8, 0), ==, 0x0000ff); /* colour 5 & 0xb = 1: DAC 1 */
@@ -982,16 +883,16 @@ static void test_windows_and_banks(void)
 {
     setup(NULL);
     /* memory map 2 (0xb0000, 32 KiB) and 3 (0xb8000): outside reads 0xff */
-    gr_w(6, 0x08);
-    sr_w(4, 0x08); /* chain 4 */
-    sr_w(2, 0x0f);
+    vga_io_gr_w(6, 0x08);
+    vga_io_sr_w(4, 0x08); /* chain 4 */
+    vga_io_sr_w(2, 0x0f);
     mwb(0xb0010, 0x42);
     g_assert_cmphex(vram[0x10], ==, 0x42);
     g_assert_cmphex(mrb(0xa0010), ==, 0xff);
     g_assert_cmphex(mrb(0xb8010), ==, 0xff);
     mwb(0xa0011, 0x43); /* dropped */
     g_assert_cmphex(vram[0x11], ==, 0);
-    gr_w(6, 0x0c);
+    vga_io_gr_w(6, 0x0c);
     mwb(0xb8020, 0x44);
     g_assert_cmphex(vram[0x20], ==, 0x44);
 
@@ -1026,7 +927,7 @@ static void test_dirty_tracking(void)
     struct fb_listener *l = fb_add_listener(&listener_ops, NULL);
     vbe_mode(320, 240, 16, 0x80);
     vbe_w(4, 0x81); /* banked, no LFB */
-    unblank();
+    vga_io_unblank();
     fb_refresh_now();
     g_assert_true((uint8_t *)pixman_image_get_data(fb_image()) == vram);
     fb_refresh_now();
@@ -1084,10 +985,10 @@ static void test_bar2(void)
     /* ports 0x3c0-0x3df (monochrome now: 0x3da reads 0xff) */
     g_assert_cmphex(io_read(IO_MMIO, b + 0x41a, 4), ==, 0xffffffff);
     io_write(IO_MMIO, b + 0x402, 1, 0x01); /* misc: colour */
-    g_assert_cmphex(inb(0x3cc), ==, 0x01);
+    g_assert_cmphex(vga_io_inb(0x3cc), ==, 0x01);
     io_write(IO_MMIO, b + 0x404, 2, 0x0f02); /* SR2 = 0x0f in one write */
-    outb(0x3c4, 2);
-    g_assert_cmphex(inb(0x3c5), ==, 0x0f);
+    vga_io_outb(0x3c4, 2);
+    g_assert_cmphex(vga_io_inb(0x3c5), ==, 0x0f);
     g_assert_cmphex(io_read(IO_MMIO, b + 0x404, 2), ==, 0x0f02);
     /* Bochs registers, 16 bits at 0x500 + 2 * index */
     g_assert_cmphex(io_read(IO_MMIO, b + 0x500, 2), ==, 0xb0c5);
@@ -1096,7 +997,7 @@ static void test_bar2(void)
     g_assert_cmphex(io_read(IO_MMIO, b + 0x514, 2), ==, 0x100);
     g_assert_cmphex(io_read(IO_MMIO, b + 0x514, 1), ==, 0x00);
     io_write(IO_MMIO, b + 0x502, 4, 0x00200400);
-    g_assert_cmphex(inw(0x1ce), ==, 2); /* the index port moved along */
+    g_assert_cmphex(vga_io_inw(0x1ce), ==, 2); /* the index port moved along */
     g_assert_cmphex(vbe_r(1), ==, 0x400);
     g_assert_cmphex(vbe_r(2), ==, 0x20);
     io_write(IO_MMIO, b + 0x502, 1, 0x40); /* a byte writes the whole register */
@@ -1111,7 +1012,7 @@ static void test_bar2(void)
     g_assert_cmphex(io_read(IO_MMIO, b + 0x604, 4), ==, 0xbebebebe);
     /* a big-endian 32 bpp framebuffer is converted */
     vbe_mode(64, 64, 32, 0);
-    unblank();
+    vga_io_unblank();
     vram[0] = 0x00;
     vram[1] = 0x11;
     vram[2] = 0x22;
@@ -1129,11 +1030,11 @@ static void test_bar2(void)
 static void test_reset(void)
 {
     setup(NULL);
-    set_mode(&mode13);
+    vga_io_set_mode(&vga_io_mode13);
     vbe_mode(640, 480, 8, 0x80);
     vram[5] = 0x55;
     device_reset_all();
-    g_assert_cmphex(inb(0x3cc), ==, 0);
+    g_assert_cmphex(vga_io_inb(0x3cc), ==, 0);
     g_assert_cmphex(vbe_r(0), ==, 0xb0c5);
     g_assert_cmphex(vbe_r(4), ==, 0);
     g_assert_cmphex(vbe_r(1), ==, 0);

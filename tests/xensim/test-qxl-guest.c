@@ -36,8 +36,8 @@ void qg_probe(struct qg *g, xsim *x)
     g_assert_nonnull(g->ram);
     g->hdr = (QXLRam *)(g->ram + g->rom.ram_header_offset);
     g_assert_cmphex(g->hdr->magic, ==, QXL_RAM_MAGIC);
-    g->next = g->rom.pages_offset;
-    g->end = g->rom.ram_header_offset;
+    g->main = (struct qc_mem){
+        .base = g->ram, .next = g->rom.pages_offset, .end = g->rom.ram_header_offset};
     g->next_surf = 0;
     g->pending = g_hash_table_new(g_int64_hash, g_int64_equal);
     g->next_id = 1;
@@ -89,7 +89,7 @@ void qg_init(struct qg *g)
     guest_outb((uint16_t)(g->io + QXL_IO_UPDATE_IRQ), 0);
     add_slot(g, 0, g->ram_gpa, g->ram_size);
     add_slot(g, 1, g->vram_gpa, g->vram_size);
-    g->main_high = high_bits(g, g->rom.slots_start);
+    g->main.high = high_bits(g, g->rom.slots_start);
     g->surf_high = high_bits(g, g->rom.slots_start + 1u);
 }
 
@@ -114,12 +114,7 @@ void qg_create_primary(struct qg *g, unsigned w, unsigned h, uint32_t format)
 
 uint64_t qg_alloc(struct qg *g, size_t len)
 {
-    uint64_t off = (g->next + 7) & ~7ull;
-
-    g_assert_cmpuint(off + len, <=, g->end);
-    g->next = off + len;
-    memset(g->ram + off, 0, len);
-    return off;
+    return qc_alloc(&g->main, len);
 }
 
 uint64_t qg_alloc_surface_mem(struct qg *g, size_t len)
@@ -138,7 +133,7 @@ uint64_t qg_alloc_surface_mem(struct qg *g, size_t len)
 
 uint64_t qg_addr(const struct qg *g, uint64_t off)
 {
-    return g->main_high | off;
+    return qc_addr(&g->main, off);
 }
 
 uint64_t qg_surf_addr(const struct qg *g, uint64_t off)
@@ -148,7 +143,7 @@ uint64_t qg_surf_addr(const struct qg *g, uint64_t off)
 
 void *qg_ptr(struct qg *g, uint64_t off)
 {
-    return g->ram + off;
+    return qc_ptr(&g->main, off);
 }
 
 uint64_t qg_track(struct qg *g, uint64_t off)
@@ -216,64 +211,17 @@ unsigned qg_outstanding(const struct qg *g)
     return g_hash_table_size(g->pending);
 }
 
-static uint64_t drawable(struct qg *g, uint32_t surface, uint8_t type, int x, int y, int w, int h)
-{
-    uint64_t off = qg_alloc(g, sizeof(QXLDrawable));
-    QXLDrawable *d = qg_ptr(g, off);
-
-    qg_track(g, off);
-    d->surface_id = surface;
-    d->effect = QXL_EFFECT_OPAQUE;
-    d->type = type;
-    d->bbox = (QXLRect){.top = y, .left = x, .bottom = y + h, .right = x + w};
-    d->clip.type = SPICE_CLIP_TYPE_NONE;
-    for (int i = 0; i < 3; i++)
-        d->surfaces_dest[i] = -1;
-    return off;
-}
-
 uint64_t qg_fill(struct qg *g, uint32_t surface, int x, int y, int w, int h, uint32_t rgb)
 {
-    uint64_t off = drawable(g, surface, QXL_DRAW_FILL, x, y, w, h);
-    QXLDrawable *d = qg_ptr(g, off);
+    uint64_t off = qc_fill(&g->main, surface, x, y, w, h, rgb);
 
-    d->u.fill.brush.type = SPICE_BRUSH_TYPE_SOLID;
-    d->u.fill.brush.u.color = rgb;
-    d->u.fill.rop_descriptor = SPICE_ROPD_OP_PUT;
+    qg_track(g, off);
     return off;
 }
 
 uint64_t qg_bitmap(struct qg *g, const uint32_t *px, unsigned w, unsigned h, unsigned chunks)
 {
-    uint64_t ioff = qg_alloc(g, sizeof(QXLImage)), prev = 0;
-    QXLImage *img = qg_ptr(g, ioff);
-    size_t total = (size_t)w * h * 4, done = 0;
-
-    img->descriptor.id = g->next_id++ << 8;
-    img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
-    img->descriptor.width = w;
-    img->descriptor.height = h;
-    img->bitmap.format = SPICE_BITMAP_FMT_32BIT;
-    img->bitmap.flags = QXL_BITMAP_TOP_DOWN;
-    img->bitmap.x = w;
-    img->bitmap.y = h;
-    img->bitmap.stride = w * 4;
-    for (unsigned c = 0; c < chunks; c++) {
-        size_t len = c + 1 == chunks ? total - done : total / chunks / 4 * 4;
-        uint64_t coff = qg_alloc(g, sizeof(QXLDataChunk) + len);
-        QXLDataChunk *ch = qg_ptr(g, coff);
-        ch->data_size = (uint32_t)len;
-        memcpy(ch->data, (const uint8_t *)px + done, len);
-        done += len;
-        if (c == 0)
-            img->bitmap.data = qg_addr(g, coff);
-        else {
-            ((QXLDataChunk *)qg_ptr(g, prev))->next_chunk = qg_addr(g, coff);
-            ch->prev_chunk = qg_addr(g, prev);
-        }
-        prev = coff;
-    }
-    return qg_addr(g, ioff);
+    return qg_addr(g, qc_bitmap32(&g->main, g->next_id++ << 8, px, w, h, chunks));
 }
 
 uint64_t qg_bitmap8(struct qg *g, const uint8_t *px, unsigned w, unsigned h, const uint32_t *pal,
@@ -291,31 +239,21 @@ uint64_t qg_bitmap8(struct qg *g, const uint8_t *px, unsigned w, unsigned h, con
     memcpy(p->ents, pal, nents * 4);
     ch->data_size = w * h;
     memcpy(ch->data, px, (size_t)w * h);
-    img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
-    img->descriptor.width = w;
-    img->descriptor.height = h;
-    img->bitmap.format = SPICE_BITMAP_FMT_8BIT;
-    img->bitmap.flags = QXL_BITMAP_TOP_DOWN;
-    img->bitmap.x = w;
-    img->bitmap.y = h;
-    img->bitmap.stride = w;
+    qc_image_bitmap(img, 0, SPICE_BITMAP_FMT_8BIT, w, h, w, qg_addr(g, coff));
     img->bitmap.palette = qg_addr(g, poff);
-    img->bitmap.data = qg_addr(g, coff);
     return qg_addr(g, ioff);
 }
 
 uint64_t qg_copy(struct qg *g, uint32_t surface, uint64_t image, int x, int y, int w, int h,
                  int32_t dep)
 {
-    uint64_t off = drawable(g, surface, QXL_DRAW_COPY, x, y, w, h);
+    uint64_t off = qc_copy(&g->main, surface, image, x, y, w, h);
     QXLDrawable *d = qg_ptr(g, off);
 
     d->surfaces_dest[0] = dep;
     if (dep != -1) /* the part of it the copy reads: spice-server renders it first */
         d->surfaces_rects[0] = (QXLRect){.top = 0, .left = 0, .bottom = h, .right = w};
-    d->u.copy.src_bitmap = image;
-    d->u.copy.src_area = (QXLRect){.top = 0, .left = 0, .bottom = h, .right = w};
-    d->u.copy.rop_descriptor = SPICE_ROPD_OP_PUT;
+    qg_track(g, off);
     return off;
 }
 

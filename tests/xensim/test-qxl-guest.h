@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <spice/qxl_dev.h>
 
+#include "tests/common/qxl-cmd.h"
 #include "tests/xensim/xensim.h"
 
 #define QG_IRQ_TIMEOUT_MS 10000
@@ -39,10 +40,10 @@ struct qg {
     QXLRom rom;   /* as read at init */
     uint8_t *ram; /* BAR0, guest's view */
     QXLRam *hdr;
-    uint64_t main_high, surf_high; /* slot id and generation bits */
-    uint64_t next, end;            /* bump allocator in BAR0 (offsets) */
-    uint64_t next_surf;            /* ... and in BAR1 */
-    GHashTable *pending;           /* release id -> BAR0 offset of its release info */
+    struct qc_mem main;  /* commands: BAR0 after the surface0 area (the "main" slot) */
+    uint64_t surf_high;  /* the "surfaces" slot's id and generation bits */
+    uint64_t next_surf;  /* bump allocator in BAR1 */
+    GHashTable *pending; /* release id -> BAR0 offset of its release info */
     uint64_t next_id;
     unsigned released;
     uint32_t seen_pending; /* every int_pending bit taken so far */

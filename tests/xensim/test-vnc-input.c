@@ -27,20 +27,20 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
-#include <rfb/rfbclient.h>
 #include <xkbcommon/xkbcommon.h>
 
 #include "tests/common/dm.h"
 #include "tests/common/guest-kbd.h"
+#include "tests/common/rfb-peer.h"
+#include "tests/common/vga-guest.h"
+#include "tests/common/vnc-viewer.h"
 
 #define WAIT_MS 10000 /* upper bound for any single wait */
 #define KEY_MS  5000  /* upper bound for one scancode byte to reach the guest */
@@ -86,233 +86,41 @@ static const char *xendm_path(void)
 
 /* ------------------------------------------------ libvncclient viewer --- */
 
-enum vcmd_type { VCMD_KEY, VCMD_EXTKEY };
-
-struct vcmd {
-    enum vcmd_type type;
-    uint32_t keysym, keycode;
-    bool down;
-};
-
-struct viewer {
-    int port;
-    GThread *th;
-    gint stop;
-    /* pthread primitives: the viewer thread signals the test thread */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    /* under lock: */
-    GQueue cmds;
-    int state;         /* 0 connecting, 1 connected, -1 refused, 2 closed */
-    bool extkey;       /* the server acknowledged pseudo-encoding -258 */
-    unsigned failures; /* commands libvncclient refused to send */
-    int w, h;
-    const uint32_t *want; /* x8r8g8b8 frame the test waits for, or NULL */
-    unsigned want_w, want_h;
-    bool want_new, matched;
-};
-
-static int viewer_tag;
-
-/* Does the viewer's framebuffer show `want` (x8r8g8b8)?  Viewer thread. */
-static bool viewer_compare(rfbClient *rc, const uint32_t *want, unsigned w, unsigned h)
+/* A viewer connected to 127.0.0.1:port in raw encoding (lossless and
+ * cheap on a shared machine); asserts that it got in. */
+static struct vv *viewer_new(int port)
 {
-    if (rc->width != (int)w || rc->height != (int)h || rc->format.bitsPerPixel != 32)
-        return false;
-    const rfbPixelFormat *f = &rc->format;
-    const uint32_t *got = (const uint32_t *)rc->frameBuffer;
-    uint32_t mask = (uint32_t)f->redMax << f->redShift | (uint32_t)f->greenMax << f->greenShift |
-                    (uint32_t)f->blueMax << f->blueShift;
-    for (size_t i = 0; i < (size_t)w * h; i++) {
-        uint32_t px = want[i];
-        uint32_t r = (px >> 16 & 0xff) * f->redMax / 255, g = (px >> 8 & 0xff) * f->greenMax / 255,
-                 b = (px & 0xff) * f->blueMax / 255;
-        uint32_t c = r << f->redShift | g << f->greenShift | b << f->blueShift;
-        if ((got[i] & mask) != c)
-            return false;
-    }
-    return true;
-}
-
-static void viewer_send(struct viewer *v, rfbClient *rc, const struct vcmd *c)
-{
-    rfbBool ok;
-    if (c->type == VCMD_KEY) {
-        ok = SendKeyEvent(rc, c->keysym, c->down);
-    } else if (c->keycode) {
-        ok = SendExtendedKeyEvent(rc, c->keysym, c->keycode, c->down);
-    } else {
-        /* libvncclient refuses keycode 0 ("use the keysym", QEMU's rule):
-         * the message by hand, QEMU client message 255 subtype 0 */
-        uint8_t m[12] = {255, 0, 0, c->down ? 1 : 0}; /* keysym, keycode 0 follow */
-        for (int i = 0; i < 4; i++)
-            m[4 + i] = (uint8_t)(c->keysym >> (24 - 8 * i));
-        ok = SupportsClient2Server(rc, rfbQemuEvent) && WriteToRFBServer(rc, (char *)m, sizeof(m));
-    }
-    if (!ok) {
-        pthread_mutex_lock(&v->lock);
-        v->failures++;
-        pthread_mutex_unlock(&v->lock);
-    }
-}
-
-static gpointer viewer_main(gpointer p)
-{
-    struct viewer *v = p;
-    rfbClient *rc = rfbGetClient(8, 3, 4);
-    free(rc->serverHost);
-    rc->serverHost = strdup("127.0.0.1");
-    rc->serverPort = v->port;
-    rc->appData.shareDesktop = TRUE;
-    rc->appData.encodingsString = "raw"; /* lossless and cheap on a shared machine */
-    rc->appData.enableJPEG = FALSE;
-    rfbClientSetClientData(rc, &viewer_tag, v);
-    if (!rfbInitClient(rc, NULL, NULL)) { /* it freed rc */
-        pthread_mutex_lock(&v->lock);
-        v->state = -1;
-        pthread_cond_broadcast(&v->cond);
-        pthread_mutex_unlock(&v->lock);
-        return NULL;
-    }
-    pthread_mutex_lock(&v->lock);
-    v->state = 1;
-    pthread_cond_broadcast(&v->cond);
-    pthread_mutex_unlock(&v->lock);
-    while (!g_atomic_int_get(&v->stop)) {
-        for (;;) {
-            pthread_mutex_lock(&v->lock);
-            struct vcmd *c = g_queue_pop_head(&v->cmds);
-            pthread_mutex_unlock(&v->lock);
-            if (!c)
-                break;
-            viewer_send(v, rc, c);
-            g_free(c);
-        }
-        int n = WaitForMessage(rc, 10000); /* 10 ms: then look at the command queue */
-        if (n < 0)
-            break;
-        bool got = false;
-        if (n > 0) {
-            if (!HandleRFBServerMessage(rc))
-                break;
-            got = true;
-        }
-        pthread_mutex_lock(&v->lock);
-        v->w = rc->width;
-        v->h = rc->height;
-        v->extkey = SupportsClient2Server(rc, rfbQemuEvent);
-        if (v->want && !v->matched && (got || v->want_new)) {
-            v->want_new = false;
-            if (viewer_compare(rc, v->want, v->want_w, v->want_h)) {
-                v->matched = true;
-                pthread_cond_broadcast(&v->cond);
-            }
-        }
-        pthread_mutex_unlock(&v->lock);
-    }
-    pthread_mutex_lock(&v->lock);
-    v->state = 2;
-    pthread_cond_broadcast(&v->cond);
-    pthread_mutex_unlock(&v->lock);
-    free(rc->frameBuffer); /* the application's, says libvncclient */
-    rfbClientCleanup(rc);
-    return NULL;
-}
-
-/* Wait (bounded) until pred(v) holds; call with v->lock held. */
-static bool viewer_wait_locked(struct viewer *v, bool (*pred)(struct viewer *), int ms)
-{
-    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
-    while (!pred(v)) {
-        gint64 left = end - g_get_monotonic_time();
-        if (left <= 0)
-            return false;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gint64 ns = (gint64)ts.tv_nsec + (left < 100000 ? left : 100000) * 1000;
-        ts.tv_sec += ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
-        pthread_cond_timedwait(&v->cond, &v->lock, &ts);
-    }
-    return true;
-}
-
-static bool not_connecting(struct viewer *v)
-{
-    return v->state != 0;
-}
-
-static bool has_extkey(struct viewer *v)
-{
-    return v->extkey || v->state != 1;
-}
-
-static bool matched_or_gone(struct viewer *v)
-{
-    return v->matched || v->state != 1;
-}
-
-/* A viewer connected to 127.0.0.1:port (asserts that it got in). */
-static struct viewer *viewer_new(int port)
-{
-    struct viewer *v = g_new0(struct viewer, 1);
-    v->port = port;
-    g_queue_init(&v->cmds);
-    pthread_mutex_init(&v->lock, NULL);
-    pthread_cond_init(&v->cond, NULL);
-    v->th = g_thread_new("test-viewer", viewer_main, v);
-    pthread_mutex_lock(&v->lock);
-    bool ok = viewer_wait_locked(v, not_connecting, WAIT_MS);
-    int state = v->state;
-    pthread_mutex_unlock(&v->lock);
-    g_assert_true(ok);
-    g_assert_cmpint(state, ==, 1);
+    struct vv *v = vv_new(port, true, NULL, "raw");
+    g_assert_cmpint(vv_wait_connected(v, WAIT_MS), ==, VV_UP);
     return v;
 }
 
-static void viewer_free(struct viewer *v)
+static bool has_extkey(struct vv *v, void *arg)
 {
-    g_atomic_int_set(&v->stop, 1);
-    g_thread_join(v->th);
-    g_queue_clear_full(&v->cmds, g_free);
-    pthread_cond_destroy(&v->cond);
-    pthread_mutex_destroy(&v->lock);
-    g_free(v);
+    return v->extkey || v->state != VV_UP;
 }
 
-static void viewer_cmd(struct viewer *v, enum vcmd_type type, uint32_t keysym, uint32_t keycode,
-                       bool down)
-{
-    struct vcmd *c = g_new0(struct vcmd, 1);
-    *c = (struct vcmd){.type = type, .keysym = keysym, .keycode = keycode, .down = down};
-    pthread_mutex_lock(&v->lock);
-    g_queue_push_tail(&v->cmds, c);
-    pthread_mutex_unlock(&v->lock);
-}
+struct want {
+    const uint32_t *frame; /* x8r8g8b8 */
+    unsigned w, h;
+};
 
-static unsigned viewer_failures(struct viewer *v)
+static bool shows_or_gone(struct vv *v, void *arg)
 {
-    pthread_mutex_lock(&v->lock);
-    unsigned f = v->failures;
-    pthread_mutex_unlock(&v->lock);
-    return f;
+    const struct want *f = arg;
+    return v->state != VV_UP || vv_diff_locked(v, f->frame, f->w, f->h) == -1;
 }
 
 /* Wait until the viewer shows exactly `frame` (w x h, x8r8g8b8). */
-static bool viewer_wait_frame(struct viewer *v, const uint32_t *frame, unsigned w, unsigned h)
+static bool viewer_wait_frame(struct vv *v, const uint32_t *frame, unsigned w, unsigned h)
 {
+    struct want f = {frame, w, h};
     pthread_mutex_lock(&v->lock);
-    v->want = frame;
-    v->want_w = w;
-    v->want_h = h;
-    v->want_new = true;
-    v->matched = false;
-    bool ok = viewer_wait_locked(v, matched_or_gone, WAIT_MS) && v->matched;
-    v->want = NULL;
-    int vw = v->w, vh = v->h;
+    bool ok = vv_wait_locked(v, shows_or_gone, &f, WAIT_MS) && v->state == VV_UP;
+    unsigned vw = v->w, vh = v->h;
     pthread_mutex_unlock(&v->lock);
     if (!ok)
-        g_test_message("viewer (%dx%d) did not show the %ux%u frame", vw, vh, w, h);
+        g_test_message("viewer (%ux%u) did not show the %ux%u frame", vw, vh, w, h);
     return ok;
 }
 
@@ -338,7 +146,15 @@ static uint32_t keysym_of(const char *name)
     return ks;
 }
 
-static void run_script(struct viewer *v, const char *script)
+static void script_key(struct vv *v, bool ext, uint32_t keysym, uint32_t keycode, bool down)
+{
+    if (ext)
+        vv_extkey(v, keysym, keycode, down);
+    else
+        vv_key(v, keysym, down);
+}
+
+static void run_script(struct vv *v, const char *script)
 {
     char **tok = g_strsplit(script, " ", -1);
     for (char **t = tok; *t; t++) {
@@ -351,12 +167,11 @@ static void run_script(struct viewer *v, const char *script)
         const char *at = strchr(s, '@');
         char *name = at ? g_strndup(s, (size_t)(at - s)) : g_strdup(s);
         uint32_t ks = keysym_of(name);
-        enum vcmd_type type = at ? VCMD_EXTKEY : VCMD_KEY;
         uint32_t kc = at ? (uint32_t)g_ascii_strtoull(at + 1, NULL, 0) : 0;
         if (press != 0)
-            viewer_cmd(v, type, ks, kc, true);
+            script_key(v, at != NULL, ks, kc, true);
         if (press != 1)
-            viewer_cmd(v, type, ks, kc, false);
+            script_key(v, at != NULL, ks, kc, false);
         g_free(name);
     }
     g_strfreev(tok);
@@ -376,7 +191,7 @@ static size_t parse_hex(const char *s, uint8_t *out, size_t max)
 }
 
 /* Type each script and compare the guest's bytes; FALSE if any differed. */
-static bool run_cases(xsim *x, struct viewer *v, const char *layout, const char *mode,
+static bool run_cases(xsim *x, struct vv *v, const char *layout, const char *mode,
                       const struct key_case *cases, size_t n)
 {
     bool all = true;
@@ -496,14 +311,14 @@ static void test_keys(gconstpointer data)
     struct dm_run run;
     start_xendm(&run, display, layout, false);
     kbd_setup(true, 2);
-    struct viewer *v = viewer_new(5900 + display);
+    struct vv *v = viewer_new(5900 + display);
     bool ok = de ? run_cases(run.x, v, layout, "keysym", de_cases, G_N_ELEMENTS(de_cases))
                  : run_cases(run.x, v, layout, "keysym", en_us_cases, G_N_ELEMENTS(en_us_cases));
     assert_quiet();
 
     /* the server acknowledges -258, then the viewer may send 255/0 */
     pthread_mutex_lock(&v->lock);
-    bool ext = viewer_wait_locked(v, has_extkey, WAIT_MS) && v->extkey;
+    bool ext = vv_wait_locked(v, has_extkey, NULL, WAIT_MS) && v->extkey;
     pthread_mutex_unlock(&v->lock);
     g_assert_true(ext);
     ok &= run_cases(run.x, v, layout, "extended", ext_cases, G_N_ELEMENTS(ext_cases));
@@ -520,83 +335,35 @@ static void test_keys(gconstpointer data)
                         G_N_ELEMENTS(de_set1_cases));
         assert_quiet();
     }
-    g_assert_cmpuint(viewer_failures(v), ==, 0);
+    g_assert_cmpuint(vv_status(v).failures, ==, 0);
     g_assert_true(ok); /* the log says which case */
-    viewer_free(v);
+    vv_free(v);
     g_assert_null(xsim_error(run.x));
     dm_stop(&run);
 }
 
 /* ----------------------------------------------------- stalled viewer --- */
 
-static bool read_all(int fd, void *buf, size_t n)
-{
-    uint8_t *p = buf;
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /*
- * RFB 3.8 by hand (RFC 6143): version, security None, ClientInit (shared),
- * ServerInit (*w x *h), SetEncodings [raw], one non-incremental
- * FramebufferUpdateRequest for the whole screen.  Returns the socket (its
- * receive buffer as small as the kernel allows), or -1 with *why set.
+ * RFB 3.8 by hand: security None, ClientInit (shared), ServerInit (*w x
+ * *h), SetEncodings [raw], one non-incremental FramebufferUpdateRequest
+ * for the whole screen.  Returns the socket (its receive buffer as small
+ * as the kernel allows), or -1 with *why set.
  */
 static int stall_connect(int port, unsigned *w, unsigned *h, const char **why)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        *why = "socket";
-        return -1;
-    }
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    struct timeval tv = {.tv_sec = WAIT_MS / 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    uint8_t buf[256];
+    struct rfbp_server_init si;
+    int fd = rfbp_connect(port, 4096);
     *why = "connect";
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        goto fail;
-    *why = "ProtocolVersion";
-    if (!read_all(fd, buf, 12) || memcmp(buf, "RFB 003.008\n", 12) != 0 ||
-        write(fd, "RFB 003.008\n", 12) != 12)
-        goto fail;
-    *why = "security types";
-    if (!read_all(fd, buf, 1) || buf[0] == 0 || !read_all(fd, buf + 1, buf[0]) ||
-        !memchr(buf + 1, 1, buf[0]) || write(fd, "\x01", 1) != 1)
-        goto fail;
-    *why = "SecurityResult";
-    if (!read_all(fd, buf, 4) || be32(buf) != 0)
-        goto fail;
-    *why = "ServerInit";
-    if (write(fd, "\x01", 1) != 1 || !read_all(fd, buf, 24))
-        goto fail;
-    *w = (unsigned)buf[0] << 8 | buf[1];
-    *h = (unsigned)buf[2] << 8 | buf[3];
-    uint32_t nl = be32(buf + 20);
-    if (nl > sizeof(buf) || !read_all(fd, buf, nl))
-        goto fail;
-    const uint8_t enc[8] = {2, 0, 0, 1, 0, 0, 0, 0}; /* SetEncodings: raw */
-    const uint8_t req[10] = {
-        3, 0, 0, 0, 0, 0, (uint8_t)(*w >> 8), (uint8_t)*w, (uint8_t)(*h >> 8), (uint8_t)*h};
-    *why = "SetEncodings/FramebufferUpdateRequest";
-    if (write(fd, enc, sizeof(enc)) != sizeof(enc) || write(fd, req, sizeof(req)) != sizeof(req))
-        goto fail;
-    return fd;
-fail:
+    if (fd < 0)
+        return -1;
+    if (rfbp_handshake(fd, &si, WAIT_MS, why)) {
+        *w = si.w;
+        *h = si.h;
+        *why = "SetEncodings/FramebufferUpdateRequest";
+        if (rfbp_set_encodings_raw(fd) && rfbp_update_request(fd, false, 0, 0, si.w, si.h))
+            return fd;
+    }
     close(fd);
     return -1;
 }
@@ -649,12 +416,6 @@ static bool wait_clients(struct dm_run *run, unsigned n)
     return true;
 }
 
-static void vbe_write(uint16_t index, uint16_t value)
-{
-    guest_outw(0x1ce, index);
-    guest_outw(0x1cf, value);
-}
-
 /* Frame k: every pixel differs from frames k-1 and k+1. */
 static void draw_frame(uint32_t *fb, uint32_t *copy, unsigned k)
 {
@@ -687,26 +448,17 @@ static void test_stalled_viewer(void)
     kbd_setup(true, 2);
 
     /* the guest: PCI set up by firmware, VBE 1024x768x32 on the LFB */
-    g_assert_cmpint(xsim_fw_pci_setup(run.x), >, 0);
-    unsigned nfn;
-    const struct xsim_pci_fn *fn = xsim_fw_pci_functions(run.x, &nfn);
-    uint64_t lfb = 0;
-    for (unsigned i = 0; i < nfn; i++)
-        if (fn[i].vendor == 0x1234 && fn[i].device == 0x1111)
-            lfb = fn[i].bar[0].addr;
-    g_assert_cmphex(lfb, !=, 0);
-    vbe_write(4, 0);
-    vbe_write(1, STALL_W);
-    vbe_write(2, STALL_H);
-    vbe_write(3, 32);
-    vbe_write(4, 0x41);      /* enable | LFB */
-    guest_inb(0x3da);        /* attribute flip-flop to index */
-    guest_outb(0x3c0, 0x20); /* palette address source: unblank */
-    uint32_t *fb = guest_ram_ptr(lfb, STALL_FRAME);
+    struct vga_guest g;
+    GError *err = NULL;
+    if (!vga_guest_boot(&g, run.x, FALSE, &err))
+        g_error("%s", err->message);
+    g_assert_true(vga_guest_vbe_set_mode(STALL_W, STALL_H, 32));
+    vga_guest_unblank();
+    uint32_t *fb = vga_guest_lfb_ptr(&g, STALL_FRAME);
     g_assert_nonnull(fb);
     uint32_t *frame = g_malloc(STALL_FRAME);
 
-    struct viewer *v = viewer_new(5900 + DISPLAY_STALL);
+    struct vv *v = viewer_new(5900 + DISPLAY_STALL);
     unsigned k = 0;
     draw_frame(fb, frame, k);
     g_assert_true(viewer_wait_frame(v, frame, STALL_W, STALL_H));
@@ -766,7 +518,6 @@ static void test_stalled_viewer(void)
     /* it leaves: xendm drops it and carries on */
     close(sfd);
     g_assert_true(wait_clients(&run, 1));
-    GError *err = NULL;
     JsonNode *st = qmp_execute(run.qmp, "query-status", NULL, WAIT_MS, &err);
     g_assert_no_error(err);
     g_assert_true(json_object_get_boolean_member(json_node_get_object(st), "running"));
@@ -778,19 +529,16 @@ static void test_stalled_viewer(void)
         guest_pio_burst(&run, PIO_PER_FRAME);
         g_assert_true(viewer_wait_frame(v, frame, STALL_W, STALL_H));
     }
-    viewer_free(v);
+    vv_free(v);
     g_free(frame);
     g_assert_null(xsim_error(run.x));
     dm_stop(&run);
 }
 
-static void quiet_log(const char *fmt, ...) {}
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    rfbClientLog = quiet_log;
-    rfbClientErr = quiet_log;
+    vv_quiet();
     g_test_add_data_func("/vnc-input/keys-en-us", NULL, test_keys);
     g_test_add_data_func("/vnc-input/keys-de", GINT_TO_POINTER(1), test_keys);
     g_test_add_func("/vnc-input/stalled-viewer", test_stalled_viewer);
