@@ -13,6 +13,18 @@
  *             the controller up like a BIOS (translation on, keyboard in
  *             set 2) and reads port 0x60 on IRQ 1 (tests/common/guest-kbd.c);
  *             letters, Shift, grey keys with their 0xe0 prefix, Pause;
+ *  mouse      server mouse mode, as libxl's agent-mouse=on gives it without
+ *             a vdagent or a tablet: query-spice says "server"; a click
+ *             into the window makes remote-viewer grab the pointer, and it
+ *             then warps the X pointer back to the screen's centre after
+ *             each move (what spice-gtk does in server mode only); the
+ *             guest brings its PS/2 mouse up through the i8042 AUX port
+ *             (0xd4: reset, identify, enable; IRQ 12) and reads 3-byte
+ *             packets: xdotool moves right/down and left/up add up to
+ *             motion of the right sign on each axis (PS/2's y points up),
+ *             in the 3:2 ratio of the moves and no more than they made;
+ *             left and right clicks arrive as press and release packets
+ *             (byte 0 bit 0, bit 1) without motion;
  *  garbage    hostile peers on the SPICE port (random bytes, an absurd link
  *             header) while the viewer stays connected: the viewer still
  *             gets the guest's next picture, QMP still answers;
@@ -29,6 +41,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -455,6 +468,182 @@ static void test_keyboard(void)
     g_free(win);
 }
 
+/* ----------------------------------------------------------------- mouse --- */
+
+#define SCREEN_W 1280 /* Xvfb's screen: remote-viewer warps to its centre */
+#define SCREEN_H 1024
+#define MOVE_X   30 /* one xdotool mousemove_relative */
+#define MOVE_Y   20
+#define MOVES    5
+
+/* Where the X pointer is, in root coordinates. */
+static void pointer_at(int *x, int *y)
+{
+    char *argv[] = {"/usr/bin/xdotool", "getmouselocation", NULL};
+    char *out = x_run(argv);
+    g_assert_nonnull(out);
+    if (sscanf(out, "x:%d y:%d", x, y) != 2)
+        g_error("xdotool getmouselocation: \"%s\"", out);
+    g_free(out);
+}
+
+/* Until the X pointer is at the screen's centre, at most timeout_ms. */
+static bool pointer_centred(int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    for (;;) {
+        int x, y;
+        pointer_at(&x, &y);
+        if (x == SCREEN_W / 2 && y == SCREEN_H / 2)
+            return true;
+        if (g_get_monotonic_time() > deadline)
+            return false;
+        g_usleep(10000); /* polling the viewer's pointer warp, bounded */
+    }
+}
+
+static void xdo(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *argv[] = {"/usr/bin/xdotool", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+    char *o = x_run(argv);
+    if (!o)
+        g_error("xdotool %s %s %s %s failed", a1, a2 ? a2 : "", a3 ? a3 : "", a4 ? a4 : "");
+    g_free(o);
+}
+
+/* One relative move in the grabbed viewer; it sends the motion to the
+ * server and warps the X pointer back to the centre (server mouse mode). */
+static void grabbed_move(int dx, int dy)
+{
+    char *sx = g_strdup_printf("%d", dx), *sy = g_strdup_printf("%d", dy);
+    xdo("mousemove_relative", "--", sx, sy);
+    if (!pointer_centred(KEY_MS))
+        g_error("remote-viewer did not warp the pointer back after a move of %d,%d", dx, dy);
+    g_free(sx);
+    g_free(sy);
+}
+
+/* Motion between button changes. */
+struct segment {
+    int dx, dy;
+    unsigned packets;
+    unsigned buttons; /* held during the segment */
+};
+
+static void test_mouse(void)
+{
+    /* libxl's agent-mouse=on, but no vdagent and no tablet: server mode */
+    JsonNode *q = sutil_qmp(t.run.qmp, "query-spice", NULL);
+    g_assert_cmpstr(json_object_get_string_member(json_node_get_object(q), "mouse-mode"), ==,
+                    "server");
+    json_node_unref(q);
+
+    GError *err = NULL;
+    if (!gmouse_setup(&err))
+        g_error("guest mouse setup: %s", err->message);
+    gint64 events0 = sutil_stat(t.run.qmp, "pointer-events");
+
+    char *win = window_id();
+    g_assert_nonnull(win);
+    unsigned ox = 0, oy = 0;
+    struct image *img = window_shot(win);
+    g_assert_nonnull(img);
+    if (!image_find(img, t.s.want, &ox, &oy))
+        g_error("the guest's picture is not in remote-viewer's window");
+    image_free(img);
+    /* into the guest's screen, off the X screen's centre, and click: in
+     * server mouse mode that click only makes the viewer grab the pointer */
+    char *px = g_strdup_printf("%u", ox + 150), *py = g_strdup_printf("%u", oy + 100);
+    xdo("windowfocus", "--sync", win, NULL);
+    char *argv[] = {"/usr/bin/xdotool", "mousemove", "--sync", "--window", win, px, py, NULL};
+    g_free(x_run(argv));
+    g_free(px);
+    g_free(py);
+    int x0, y0;
+    pointer_at(&x0, &y0);
+    g_assert_false(x0 == SCREEN_W / 2 && y0 == SCREEN_H / 2);
+    xdo("click", "1", NULL, NULL);
+    /* small moves until the viewer warps the pointer to the centre: it
+     * has grabbed it and runs in server mouse mode (in client mode it
+     * would neither grab nor warp) */
+    gint64 deadline = g_get_monotonic_time() + (gint64)WINDOW_MS * 1000;
+    for (;;) {
+        xdo("mousemove_relative", "--", "3", "2");
+        if (pointer_centred(300))
+            break;
+        if (g_get_monotonic_time() > deadline)
+            g_error("remote-viewer never grabbed and warped the pointer (server mouse mode)");
+    }
+
+    /* right and down, a left click, left and up, a right click, a left
+     * click: the button packets mark where each run of motion ends */
+    xdo("click", "1", NULL, NULL);
+    for (int i = 0; i < MOVES; i++)
+        grabbed_move(MOVE_X, MOVE_Y);
+    xdo("click", "3", NULL, NULL);
+    for (int i = 0; i < MOVES; i++)
+        grabbed_move(-MOVE_X, -MOVE_Y);
+    xdo("click", "1", NULL, NULL);
+
+    /* the guest's packets: a segment ends at each change of buttons */
+    struct segment seg[16] = {{0}};
+    unsigned nseg = 0, kbd = 0, npk = 0, presses = 0;
+    GString *log = g_string_new(NULL);
+    for (;;) {
+        struct gmouse_packet p;
+        int rc = gmouse_read_packet(&p, &kbd, presses >= 3 && !seg[nseg].buttons ? 500 : KEY_MS);
+        if (rc < 0)
+            g_error("mouse packets out of step after %u packets (%s)", npk, log->str);
+        if (rc == 0)
+            break;
+        npk++;
+        g_string_append_printf(log, "%s[%02x %d,%d]", npk > 1 ? " " : "", p.b[0], p.dx, p.dy);
+        seg[nseg].dx += p.dx;
+        seg[nseg].dy += p.dy;
+        seg[nseg].packets++;
+        if (p.buttons != seg[nseg].buttons) {
+            if (p.buttons & ~seg[nseg].buttons)
+                presses++;
+            g_assert_cmpuint(nseg + 1, <, G_N_ELEMENTS(seg));
+            seg[++nseg].buttons = p.buttons;
+        }
+    }
+    g_test_message("the guest read %u packets: %s (and %u keyboard bytes)", npk, log->str, kbd);
+    g_string_free(log, TRUE);
+    /* segments: 0 grabbing, 1 left held, 2 right/down, 3 right held,
+     * 4 left/up, 5 left held, 6 after */
+    if (nseg != 6)
+        g_error("expected 3 clicks (6 button changes), the guest saw %u changes", nseg);
+    g_assert_cmpuint(seg[1].buttons, ==, 0x1); /* left: byte 0 bit 0 */
+    g_assert_cmpuint(seg[3].buttons, ==, 0x2); /* right: bit 1 */
+    g_assert_cmpuint(seg[5].buttons, ==, 0x1);
+    g_assert_cmpuint(seg[6].buttons, ==, 0);
+    for (unsigned i = 1; i <= 5; i += 2) { /* clicks without motion */
+        g_assert_cmpint(seg[i].dx, ==, 0);
+        g_assert_cmpint(seg[i].dy, ==, 0);
+    }
+    /* The motion, in PS/2's sense (y up): right/down is +x -y, left/up is
+     * -x +y.  Each move the viewer forwards is MOVE_X,MOVE_Y (or a multiple
+     * when it merges two; it may drop the first after a warp), so the sums
+     * keep that ratio and stay within MOVES moves. */
+    struct {
+        const struct segment *s;
+        int sx, sy;
+        const char *what;
+    } runs[] = {{&seg[2], 1, -1, "right and down"}, {&seg[4], -1, 1, "left and up"}};
+    for (unsigned i = 0; i < G_N_ELEMENTS(runs); i++) {
+        const struct segment *s = runs[i].s;
+        g_test_message("%s: the guest's packets add up to %d,%d", runs[i].what, s->dx, s->dy);
+        if (s->dx * runs[i].sx <= 0 || s->dy * runs[i].sy <= 0)
+            g_error("%s: the guest's packets add up to %d,%d (PS/2: y up)", runs[i].what, s->dx,
+                    s->dy);
+        g_assert_cmpint(s->dx * runs[i].sx, <=, MOVES * MOVE_X);
+        g_assert_cmpint(s->dx * MOVE_Y, ==, -s->dy * MOVE_X);
+    }
+    g_assert_cmpint(sutil_stat(t.run.qmp, "pointer-events"), >, events0);
+    g_free(win);
+}
+
 static int tcp_connect(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -614,6 +803,7 @@ int main(int argc, char **argv)
     g_test_add_func("/spice-viewer/screen", test_screen);
     g_test_add_func("/spice-viewer/channels", test_channels);
     g_test_add_func("/spice-viewer/keyboard", test_keyboard);
+    g_test_add_func("/spice-viewer/mouse", test_mouse);
     g_test_add_func("/spice-viewer/garbage", test_garbage);
     g_test_add_func("/spice-viewer/reconnect", test_reconnect);
     g_test_add_func("/spice-viewer/stopped-viewer", test_stopped_viewer);
