@@ -28,7 +28,10 @@
  * mouse mode.  Positions are scaled from the logical size spice-server
  * gives (the primary surface) to 0..INPUT_ABS_MAX.  The broker has no
  * notification for that either: the check runs at start, when a client
- * connects, and after pointer events.
+ * connects, and after pointer events; the last two come from inside
+ * spice-server's callbacks, so the tablet is added or removed from an idle
+ * callback on the next main-loop turn (one, however many ask), never by
+ * re-entering spice-server.
  */
 #include "config.h"
 
@@ -199,18 +202,19 @@ static uint32_t buttons_of(uint32_t state)
     return b;
 }
 
+static void sync_mode(void);
+
 static gboolean mode_idle(gpointer data)
 {
     si.mode_idle = 0;
-    spice_input_sync_mode();
+    sync_mode();
     return G_SOURCE_REMOVE;
 }
 
-/* Not from inside spice-server's callbacks: add/remove on the next turn. */
-static void mode_check_later(void)
+void spice_input_sync_mode_later(void)
 {
     bool want = input_pointer_absolute();
-    if (want != si.tablet_added && !si.mode_idle) {
+    if (si.server && want != si.tablet_added && !si.mode_idle) {
         si.mode_idle = g_idle_add(mode_idle, NULL);
         g_source_set_name_by_id(si.mode_idle, "spice-mouse-mode");
     }
@@ -221,7 +225,7 @@ static void pointer(const struct input_pointer_event *ev)
     if (input_pointer(ev) == 0)
         si.pointer_events++;
     fb_kick();
-    mode_check_later();
+    spice_input_sync_mode_later();
 }
 
 static void mouse_motion(SpiceMouseInstance *sin, int dx, int dy, int dz, uint32_t state)
@@ -305,7 +309,10 @@ static const SpiceTabletInterface spice_tablet_if = {
 
 /* --------------------------------------------------------------- life --- */
 
-void spice_input_sync_mode(void)
+/* Add or remove the tablet to follow input_pointer_absolute().  Calls
+ * spice_server_add/remove_interface: never from inside a spice-server
+ * callback (spice_input_sync_mode_later()). */
+static void sync_mode(void)
 {
     if (!si.server)
         return;
@@ -335,7 +342,7 @@ int spice_input_init(SpiceServer *s)
     if (spice_server_add_interface(s, &si.mouse.base) != 0)
         return -1;
     si.mouse_added = true;
-    spice_input_sync_mode();
+    sync_mode();
     return 0;
 }
 

@@ -14,16 +14,24 @@
  *   spice_display_setup()  after the machine exists and before
  *                          deprivileging (spice-server creates its display
  *                          worker thread and a socketpair here): the simple
- *                          display over the framebuffer core, unless a QXL
- *                          device claimed the display; then vm_start.
- *   spice_stop()           after the machine is destroyed.
+ *                          display over the framebuffer core (listening
+ *                          to it only while clients are connected), unless
+ *                          a QXL device claimed the display; then vm_start.
+ *   spice_stop()           before the machine is destroyed: spice-server's
+ *                          worker reads what the devices gave it (a QXL
+ *                          primary surface, the guest's bitmaps and
+ *                          release ring) until spice_server_destroy() has
+ *                          joined it; a QXL device that claimed the display
+ *                          is told then (its `gone` hook) and calls
+ *                          spice-server no more.  The main loop must not
+ *                          run the devices after it.
  *
  * Threads: everything in this header is main-thread only.  spice-server
  * runs one worker thread per QXLInstance (the "red worker"), which calls
  * back into the QXLInterface (get_command, release_resource, ...); the
  * hand-off between that thread and the main thread is the one sanctioned
- * lock of style.md rule 3 and is described in spice.c.  Everything else
- * spice-server calls (core timers and fd watches, channel events, the
+ * lock of style.md rule 3 and is described in spice-display.c.  Everything
+ * else spice-server calls (core timers and fd watches, channel events, the
  * keyboard/mouse/tablet interfaces) runs on the main thread.
  */
 #ifndef XENDM_SPICE_H
@@ -52,16 +60,25 @@ int spice_start(const struct config_spice *o, const char *name, char **err);
  * spice_start(). */
 int spice_display_setup(char **err);
 
-/* Stop and free everything (spice-server's threads included).  Safe when
- * never started. */
+/* Stop and free everything (spice-server's threads included), before the
+ * devices that feed the display are freed (see the order above).  Safe when
+ * never started or already stopped. */
 void spice_stop(void);
+
+/* The core interface (timers, fd watches, channel events) on xendm's main
+ * loop (display/spice-core.c), for spice_server_init(): -spice's server
+ * and the private one a QXL device runs without -spice (qxl-spice-main.c).  Static storage:
+ * spice-server keeps the pointer.  Usable without spice_start(). */
+SpiceCoreInterface *spice_core_interface(void);
 
 /* The running SPICE server, or NULL when -spice was not given. */
 SpiceServer *spice_display_server(void);
 /* A QXL device registers itself as the SPICE display; spice.c then does not
- * create the simple display over the framebuffer core. Call before the main
- * loop runs. */
-void spice_display_claim(void);
+ * create the simple display over the framebuffer core.  Call before the main
+ * loop runs.  gone(opaque) is called by spice_stop() once spice-server has
+ * ended (its worker joined, everything it held released): from then on the
+ * claimant must not call spice-server with this server. */
+void spice_display_claim(void (*gone)(void *opaque), void *opaque);
 
 /*
  * QMP set_password protocol=spice: the new ticket ("" refuses everyone);
@@ -107,8 +124,10 @@ int spice_input_init(SpiceServer *s);
 void spice_input_quiesce(void);
 void spice_input_fini(void);
 /* Add or remove the tablet to follow input_pointer_absolute() (spice-server
- * offers clients "client mouse mode" while a tablet exists). */
-void spice_input_sync_mode(void);
+ * offers clients "client mouse mode" while a tablet exists), on the next
+ * main-loop turn: safe from inside spice-server's callbacks, which must not
+ * add or remove interfaces themselves.  Calls coalesce. */
+void spice_input_sync_mode_later(void);
 void spice_input_get_stats(struct spice_stats *st);
 
 /*

@@ -43,6 +43,7 @@
 
 #include "src/cmdline.h"
 #include "src/opts.h"
+#include "src/secret.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -1163,7 +1164,7 @@ static int config_opt_spice(struct config *cfg, struct config_pstate *ps, const 
 
     if (!o) {
         /* the message may quote a value: say it again about the redacted text */
-        g_free(err);
+        secret_free(err);
         char *redacted = config_spice_redact(arg);
         struct opts *o2 = opts_parse(opt, redacted, NULL, &err);
         config_fail("%s", err ? err : "-spice: malformed value");
@@ -1178,7 +1179,7 @@ static int config_opt_spice(struct config *cfg, struct config_pstate *ps, const 
     }
     g_free(sp->addr);
     g_free(sp->x509_dir);
-    g_free(sp->password);
+    secret_free(sp->password);
     *sp = (struct config_spice){.enabled = true, .agent_mouse = true};
     if (opts_get_u64(o, "port", 0, 65535, &port) < 0 ||
         opts_get_u64(o, "tls-port", 0, 65535, &tls_port) < 0)
@@ -1197,8 +1198,10 @@ static int config_opt_spice(struct config *cfg, struct config_pstate *ps, const 
         sp->x509_dir = g_strdup(x509);
     }
     const char *pw = opts_get(o, "password");
-    if (pw)
+    if (pw) {
         sp->password = g_strdup(pw);
+        secret_wipe((char *)pw); /* the parsed copy, ours: freed with o */
+    }
     if (opts_get_bool(o, "disable-ticketing", false, &sp->disable_ticketing) < 0 ||
         opts_get_bool(o, "agent-mouse", true, &sp->agent_mouse) < 0 ||
         opts_get_bool(o, "disable-copy-paste", false, &sp->disable_copy_paste) < 0 ||
@@ -1479,9 +1482,7 @@ void config_free(struct config *cfg)
     g_free(cfg->keymap);
     g_free(cfg->spice.addr);
     g_free(cfg->spice.x509_dir);
-    if (cfg->spice.password)
-        memset(cfg->spice.password, 0, strlen(cfg->spice.password));
-    g_free(cfg->spice.password);
+    secret_free(cfg->spice.password);
     for (unsigned i = 0; i < cfg->n_chardevs; i++)
         config_chardev_clear(&cfg->chardevs[i]);
     g_free(cfg->chardevs);

@@ -34,6 +34,7 @@
 #include "src/log.h"
 #include "src/machine.h"
 #include "src/qmp.h"
+#include "src/secret.h"
 #include "src/xen/xen.h"
 
 #define RAM_BELOW_4G_DEFAULT 0xf0000000ULL
@@ -109,6 +110,9 @@ int main(int argc, char **argv)
             g_free(serr);
             goto out_xen;
         }
+        /* spice.c keeps the ticket from here on: no second copy */
+        secret_free(cfg.spice.password);
+        cfg.spice.password = NULL;
     }
 #endif
     if (machine_create(&cfg) < 0)
@@ -184,10 +188,15 @@ out_machine:
         vnc_stop(vnc);
 #endif
     g_ptr_array_set_size(servers, 0);
+#ifdef HAVE_SPICE
+    /* spice-server's worker reads what the devices gave it (QXL surfaces,
+     * guest bitmaps) until spice_stop() has joined it: stop it first */
+    spice_stop();
+#endif
     machine_destroy();
 out_xen:
 #ifdef HAVE_SPICE
-    spice_stop();
+    spice_stop(); /* a no-op when stopped above */
 #endif
     xen_close();
 out:
