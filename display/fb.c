@@ -24,7 +24,7 @@
  * Interval: FB_REFRESH_MIN_MS after any change (or fb_kick()), doubling per
  * quiet pass up to FB_REFRESH_MAX_MS; no timer at all without listeners.
  *
- * Left out: cursor plane (no producer has one yet); multiple surfaces/heads.
+ * The cursor plane is in fb-cursor.c.  Left out: multiple surfaces/heads.
  *
  * Threads: main thread only (fb.h).
  */
@@ -133,7 +133,8 @@ static struct {
     uint64_t vram_gfn, vram_pages, vram_offset;
     const uint8_t *vram;
     uint8_t *bitmap;
-    uint8_t *shadow; /* height * stride, same layout as bits */
+    uint8_t *shadow;            /* height * stride, same layout as bits */
+    pixman_image_t *shadow_img; /* over shadow; frees it with its last reference */
     bool shadow_valid;
     unsigned tiles_x, tiles_y;
     uint64_t *tile_rows; /* per tile: rows a dirty page touched */
@@ -201,9 +202,19 @@ static unsigned format_bpp(pixman_format_code_t f)
     }
 }
 
+static void shadow_destroyed(pixman_image_t *img, void *bits)
+{
+    (void)img;
+    free(bits);
+}
+
 static void fb_shadow_free(void)
 {
-    free(fb.shadow);
+    if (fb.shadow_img)
+        pixman_image_unref(fb.shadow_img); /* a front end may still hold it */
+    else
+        free(fb.shadow);
+    fb.shadow_img = NULL;
     fb.shadow = NULL;
     free(fb.tile_rows);
     fb.tile_rows = NULL;
@@ -220,11 +231,20 @@ static int fb_shadow_alloc(void)
     fb.tiles_y = (fb.height + FB_TILE_H - 1) / FB_TILE_H;
     fb.shadow = malloc((size_t)fb.height * fb.stride);
     fb.tile_rows = calloc((size_t)fb.tiles_x * fb.tiles_y, sizeof(uint64_t));
-    if (!fb.shadow || !fb.tile_rows) {
+    if (fb.shadow)
+        fb.shadow_img = pixman_image_create_bits(fb.format, (int)fb.width, (int)fb.height,
+                                                 (uint32_t *)(void *)fb.shadow, (int)fb.stride);
+    if (!fb.shadow_img || !fb.tile_rows) {
         fb_shadow_free();
         return -ENOMEM;
     }
+    pixman_image_set_destroy_function(fb.shadow_img, shadow_destroyed, fb.shadow);
     return 0;
+}
+
+pixman_image_t *fb_frame(void)
+{
+    return fb.shadow_img && fb.shadow_valid ? fb.shadow_img : NULL;
 }
 
 int fb_set_surface(unsigned width, unsigned height, pixman_format_code_t format, void *data,

@@ -43,6 +43,16 @@ void fb_set_producer(const struct fb_producer_ops *ops, void *opaque);
 int fb_set_surface(unsigned width, unsigned height, pixman_format_code_t format, void *data,
                    unsigned stride);
 pixman_image_t *fb_image(void);
+/* The published frame, when the core keeps one: its shadow copy of a
+ * VRAM-tracked surface (same format and layout as fb_image()), which holds
+ * exactly what listeners have been told when update() is called.  A front
+ * end may show it instead of keeping a copy of its own (VNC: one 8 MiB
+ * copy less at 1080p): take a pixman reference to keep it; the core makes a
+ * new one (and drops its own reference) when the surface or the tracked
+ * VRAM changes, so compare pointers on update().  NULL when there is none
+ * (untracked surfaces, before the first refresh).  The core writes it
+ * during refresh passes, on the main thread. */
+pixman_image_t *fb_frame(void);
 unsigned fb_width(void);
 unsigned fb_height(void);
 
@@ -74,6 +84,40 @@ void fb_refresh_now(void);
  * the fastest refresh interval now instead of waiting out the idle
  * back-off.  No-op without listeners.  (Added with display/fb.c.) */
 void fb_kick(void);
+
+/*
+ * Cursor (display/fb-cursor.c).  A producer with a cursor plane (QXL)
+ * reports the pointer it draws apart from the surface; front ends that can
+ * show a separate cursor listen.  Pixels are premultiplied ARGB32, rows top
+ * down, width * height of them; the position is the hotspot's, in surface
+ * coordinates.  define() shows the new shape; hide() hides it until the
+ * next move() or define(); reset(): no cursor plane any more (VGA mode,
+ * device reset).  Shapes larger than FB_CURSOR_MAX_DIM a side are refused.
+ */
+#define FB_CURSOR_MAX_DIM 256
+struct fb_cursor {
+    unsigned width, height, hot_x, hot_y;
+    uint32_t argb[];
+};
+void fb_cursor_define(unsigned width, unsigned height, unsigned hot_x, unsigned hot_y,
+                      const uint32_t *argb);
+void fb_cursor_move(int x, int y);
+void fb_cursor_hide(void);
+void fb_cursor_reset(void);
+/* The current shape (NULL: none) and, if asked, whether it shows, where. */
+const struct fb_cursor *fb_cursor_current(bool *visible, int *x, int *y);
+
+/* Cursor listeners: define() with the new shape (NULL: none; valid for the
+ * call only), move() with the hotspot and whether a shape shows.  A new
+ * listener gets both at once, with the current state. */
+struct fb_cursor_listener_ops {
+    void (*define)(void *opaque, const struct fb_cursor *c);
+    void (*move)(void *opaque, int x, int y, bool visible);
+};
+struct fb_cursor_listener;
+struct fb_cursor_listener *fb_cursor_add_listener(const struct fb_cursor_listener_ops *ops,
+                                                  void *opaque);
+void fb_cursor_remove_listener(struct fb_cursor_listener *l);
 
 struct fb_stats {
     uint64_t refreshes, dirty_fetches, tiles_compared, tiles_changed, rects;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The SPICE side of the QXL device (display/qxl.h): the QXLInterface that
- * spice-server's worker thread calls, the release ring, the events the
- * worker leaves for the main thread, VGA mode shown to SPICE clients, and
- * the spice-server xendm runs for itself when -spice is not given.
+ * The SPICE side of the QXL device (display/qxl.h), worker half: the
+ * QXLInterface that spice-server's worker thread calls, the release ring
+ * and the events the worker leaves for the main thread.  The main-thread
+ * half (cookies, those events, VGA mode shown to SPICE clients, the
+ * servers' life cycle) is display/qxl-spice-main.c.
  *
  * spice-server only ever gets commands in its "host" memory slot group:
  * one slot (group 0, slot 0, generation 0) spanning the address space, so
@@ -12,32 +13,20 @@
  * BAR0, and in VGA mode the draw commands we make from the framebuffer
  * core.  The guest's own memory slots exist only here.
  *
- * Servers: with -spice, display/spice.c's (spice_display_server(); we
- * claim the display, so it makes no simple display of its own, and it
- * starts the worker with spice_server_vm_start() once the machine
- * exists).  Without, one made here that listens nowhere, as QEMU does for
- * a QXL device without -spice: it renders the guest's commands for VNC
- * and screendump.  Its core interface (timers, fd watches) runs on xendm's
- * main loop; spice-server calls the core only from this thread.
- *
  * The lock and the threads: see qxl.h.  The worker never blocks on the
  * main thread: it takes the lock briefly, writes the eventfd, returns.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <glib-unix.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <pixman.h>
 
 #include "display/qxl.h"
 #include "display/spice.h"
+#include "display/spice-priv.h"
 #include "src/log.h"
 #include "src/threads.h"
 
@@ -47,17 +36,10 @@
  * be asked about; we only ever use group 0, slot 0. */
 #define QXL_SPICE_SLOT_GROUPS 2
 #define QXL_SPICE_SLOTS       8
-/* A VGA-mode flush with more dirty rectangles than this sends their
- * bounding box: each rectangle costs spice-server one drawable and one
- * image on the wire, and the framebuffer core already sends at most 256
- * per pass (fb.c FB_MAX_UPDATE_RECTS). */
-#define QXL_VGA_MAX_RECTS 256
 
 _Static_assert(sizeof(QXLCommandRing) == sizeof(QXLCursorRing) &&
                    QXL_COMMAND_RING_SIZE == QXL_CURSOR_RING_SIZE,
                "one reader for both rings");
-
-static GPtrArray *zombies; /* state spice-server may still call, device gone */
 
 static struct qxl_spice *sp_of(QXLInstance *qin)
 {
@@ -371,6 +353,11 @@ static int qi_get_cursor_command(QXLInstance *qin, QXLCommandExt *ext)
     g_mutex_lock(&sp->lock);
     if (!sp->dead && sp->mode != QXL_MODE_VGA)
         got = next_guest_command(sp, true, ext);
+    /* the validated copy, for VNC viewers (qxl-cursor.h) */
+    if (got && qxl_cursor_note(&sp->cursor, (const QXLCursorCmd *)(uintptr_t)ext->cmd.data)) {
+        sp->events |= QXL_EV_CURSOR;
+        signal_main(sp);
+    }
     g_mutex_unlock(&sp->lock);
     return got;
 }
@@ -552,509 +539,9 @@ static const QXLInterface qxl_interface = {
     .client_monitors_config = qi_client_monitors_config,
 };
 
-/* ------------------------------------------------------------------------
- * Cookies and events (main thread)
- */
-
-uint64_t qxl_spice_cookie(struct qxl_spice *sp, struct qxl_cookie *c)
+int qxl_spice_attach(struct qxl_spice *sp)
 {
-    return (uint64_t)(uintptr_t)c;
-}
-
-struct qxl_cookie *qxl_spice_internal_cookie(void)
-{
-    struct qxl_cookie *c = g_new0(struct qxl_cookie, 1);
-
-    c->kind = QXL_COOKIE_INTERNAL;
-    return c;
-}
-
-bool qxl_spice_wait(struct qxl_spice *sp, struct qxl_cookie *c, int timeout_ms)
-{
-    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    bool done;
-
-    g_mutex_lock(&sp->lock);
-    while (!c->done)
-        if (!g_cond_wait_until(&sp->cond, &sp->lock, end))
-            break;
-    done = c->done;
-    if (done)
-        g_free(c);
-    else
-        c->abandoned = true;
-    g_mutex_unlock(&sp->lock);
-    return done;
-}
-
-static void vga_flush(struct qxl *s);
-
-void qxl_spice_events(struct qxl_spice *sp)
-{
-    GQueue logs = G_QUEUE_INIT, done = G_QUEUE_INIT;
-    struct qxl *s;
-    uint32_t ev;
-    char *msg;
-    struct qxl_cookie *c;
-
-    g_mutex_lock(&sp->lock);
-    s = sp->dead ? NULL : sp->dev;
-    ev = sp->events;
-    sp->events = 0;
-    logs = sp->logs;
-    g_queue_init(&sp->logs);
-    done = sp->async_done;
-    g_queue_init(&sp->async_done);
-    g_mutex_unlock(&sp->lock);
-    while ((msg = g_queue_pop_head(&logs))) {
-        LOG_GUEST(TAG, "%s", msg);
-        g_free(msg);
-    }
-    while ((c = g_queue_pop_head(&done))) {
-        if (s) {
-            qxl_async_complete(s, c);
-        } else {
-            g_free(c->monitors);
-            g_free(c);
-        }
-    }
-    if (!s)
-        return;
-    if (ev & QXL_EV_VGA)
-        vga_flush(s);
-    if (ev & QXL_EV_IRQ)
-        qxl_update_irq(s);
-}
-
-static gboolean on_event(gint fd, GIOCondition cond, gpointer data)
-{
-    uint64_t n;
-
-    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-        log_msg(TAG, "event read failed: %s", g_strerror(errno));
-    qxl_spice_events(data);
-    return G_SOURCE_CONTINUE;
-}
-
-/* ------------------------------------------------------------------------
- * VGA mode for SPICE clients: the framebuffer core's changes become draw
- * commands on a host primary surface (main thread)
- */
-
-static void vga_drop_queued(struct qxl_spice *sp)
-{
-    GQueue q;
-    struct qxl_copy *c;
-
-    g_mutex_lock(&sp->lock);
-    q = sp->vga_cmds;
-    g_queue_init(&sp->vga_cmds);
-    g_mutex_unlock(&sp->lock);
-    while ((c = g_queue_pop_head(&q)))
-        qxl_copy_free(c);
-}
-
-static struct qxl_copy *vga_command(struct qxl_spice *sp, pixman_image_t *src, int x, int y, int w,
-                                    int h)
-{
-    struct qxl_copy *c = g_new0(struct qxl_copy, 1);
-    QXLDrawable *d = qxl_copy_alloc(c, sizeof(*d));
-    QXLImage *img = qxl_copy_alloc(c, sizeof(*img));
-    uint8_t *bits = qxl_copy_alloc(c, (size_t)w * h * 4);
-    pixman_image_t *dst;
-
-    if (!d || !img || !bits) {
-        qxl_copy_free(c);
-        return NULL;
-    }
-    dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, (uint32_t *)(void *)bits, w * 4);
-    if (!dst) {
-        qxl_copy_free(c);
-        return NULL;
-    }
-    pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, dst, x, y, 0, 0, 0, 0, w, h);
-    pixman_image_unref(dst);
-
-    c->type = QXL_CMD_DRAW;
-    c->cmd = d;
-    d->release_info.id = (uint64_t)(uintptr_t)c;
-    d->surface_id = 0;
-    d->effect = QXL_EFFECT_OPAQUE;
-    d->type = QXL_DRAW_COPY;
-    d->bbox = (QXLRect){.top = y, .left = x, .bottom = y + h, .right = x + w};
-    d->clip.type = SPICE_CLIP_TYPE_NONE;
-    for (int i = 0; i < 3; i++)
-        d->surfaces_dest[i] = -1;
-    d->u.copy.src_bitmap = (QXLPHYSICAL)(uintptr_t)img;
-    d->u.copy.src_area = (QXLRect){.top = 0, .left = 0, .bottom = h, .right = w};
-    d->u.copy.rop_descriptor = SPICE_ROPD_OP_PUT;
-    QXL_SET_IMAGE_ID(img, QXL_IMAGE_GROUP_DEVICE, sp->vga_unique++);
-    img->descriptor.type = SPICE_IMAGE_TYPE_BITMAP;
-    img->descriptor.width = (uint32_t)w;
-    img->descriptor.height = (uint32_t)h;
-    img->bitmap.format = SPICE_BITMAP_FMT_32BIT;
-    img->bitmap.flags = QXL_BITMAP_DIRECT | QXL_BITMAP_TOP_DOWN;
-    img->bitmap.x = (uint32_t)w;
-    img->bitmap.y = (uint32_t)h;
-    img->bitmap.stride = (uint32_t)w * 4;
-    img->bitmap.data = (QXLPHYSICAL)(uintptr_t)bits;
-    return c;
-}
-
-/* Send what changed, if spice-server took everything we sent before. */
-static void vga_flush(struct qxl *s)
-{
-    struct qxl_spice *sp = s->sp;
-    pixman_image_t *src = fb_image();
-    pixman_box32_t *b, ext;
-    GQueue q = G_QUEUE_INIT;
-    bool empty;
-    int n;
-
-    if (!sp->vga_primary || !src || !pixman_region32_not_empty(&sp->vga_dirty))
-        return;
-    g_mutex_lock(&sp->lock);
-    empty = g_queue_is_empty(&sp->vga_cmds);
-    g_mutex_unlock(&sp->lock);
-    if (!empty)
-        return; /* again when the worker takes the last one (QXL_EV_VGA) */
-    pixman_region32_intersect_rect(&sp->vga_dirty, &sp->vga_dirty, 0, 0, sp->vga_width,
-                                   sp->vga_height);
-    b = pixman_region32_rectangles(&sp->vga_dirty, &n);
-    if (n > QXL_VGA_MAX_RECTS) {
-        ext = *pixman_region32_extents(&sp->vga_dirty);
-        b = &ext;
-        n = 1;
-    }
-    for (int i = 0; i < n; i++) {
-        struct qxl_copy *c =
-            vga_command(sp, src, b[i].x1, b[i].y1, b[i].x2 - b[i].x1, b[i].y2 - b[i].y1);
-        if (c)
-            g_queue_push_tail(&q, c);
-    }
-    pixman_region32_clear(&sp->vga_dirty);
-    if (g_queue_is_empty(&q))
-        return;
-    g_mutex_lock(&sp->lock);
-    while (!g_queue_is_empty(&q))
-        g_queue_push_tail(&sp->vga_cmds, g_queue_pop_head(&q));
-    g_mutex_unlock(&sp->lock);
-    spice_qxl_wakeup(&sp->qin);
-}
-
-static void vga_primary_destroy(struct qxl_spice *sp)
-{
-    vga_drop_queued(sp);
-    pixman_region32_clear(&sp->vga_dirty);
-    if (!sp->vga_primary)
-        return;
-    spice_qxl_destroy_primary_surface(&sp->qin, 0);
-    g_free(sp->vga_primary);
-    sp->vga_primary = NULL;
-    sp->vga_width = sp->vga_height = 0;
-}
-
-static void vga_resize(void *opaque, unsigned width, unsigned height)
-{
-    struct qxl *s = opaque;
-    struct qxl_spice *sp = s->sp;
-    QXLDevSurfaceCreate sc;
-
-    vga_primary_destroy(sp);
-    sp->vga_primary = g_try_malloc0((size_t)width * height * 4);
-    if (!sp->vga_primary) {
-        LOG_GUEST(TAG, "no memory for a %ux%u SPICE surface", width, height);
-        return;
-    }
-    sp->vga_width = width;
-    sp->vga_height = height;
-    sc = (QXLDevSurfaceCreate){
-        .width = width,
-        .height = height,
-        .stride = (int32_t)(width * 4),
-        .format = SPICE_SURFACE_FMT_32_xRGB,
-        .mouse_mode = 1,
-        .type = QXL_SURF_TYPE_PRIMARY,
-        .mem = (uint64_t)(uintptr_t)sp->vga_primary,
-        .group_id = 0,
-    };
-    spice_qxl_create_primary_surface(&sp->qin, 0, &sc);
-}
-
-static void vga_update(void *opaque, int x, int y, int w, int h)
-{
-    struct qxl *s = opaque;
-
-    pixman_region32_union_rect(&s->sp->vga_dirty, &s->sp->vga_dirty, x, y, (unsigned)w,
-                               (unsigned)h);
-    vga_flush(s);
-}
-
-static const struct fb_listener_ops vga_listener_ops = {
-    .resize = vga_resize,
-    .update = vga_update,
-};
-
-void qxl_spice_vga_display(struct qxl *s, bool on)
-{
-    struct qxl_spice *sp = s->sp;
-
-    if (on) {
-        /* nobody can watch xendm's own server: no point drawing for it */
-        if (!sp->own_server && !sp->vga_listener)
-            sp->vga_listener = fb_add_listener(&vga_listener_ops, s);
-        return;
-    }
-    if (sp->vga_listener) {
-        fb_remove_listener(sp->vga_listener);
-        sp->vga_listener = NULL;
-    }
-    vga_primary_destroy(sp);
-}
-
-/* ------------------------------------------------------------------------
- * xendm's own server (no -spice): its core on the main loop
- */
-
-struct SpiceTimer {
-    SpiceTimerFunc func;
-    void *opaque;
-    guint id;
-};
-
-struct SpiceWatch {
-    int fd, mask;
-    SpiceWatchFunc func;
-    void *opaque;
-    guint id;
-};
-
-static gboolean timer_fire(gpointer data)
-{
-    SpiceTimer *t = data;
-
-    t->id = 0;
-    t->func(t->opaque);
-    return G_SOURCE_REMOVE;
-}
-
-static SpiceTimer *core_timer_add(SpiceTimerFunc func, void *opaque)
-{
-    SpiceTimer *t = g_new0(SpiceTimer, 1);
-
-    t->func = func;
-    t->opaque = opaque;
-    return t;
-}
-
-static void core_timer_cancel(SpiceTimer *t)
-{
-    if (t->id)
-        g_source_remove(t->id);
-    t->id = 0;
-}
-
-static void core_timer_start(SpiceTimer *t, uint32_t ms)
-{
-    core_timer_cancel(t);
-    t->id = g_timeout_add(ms, timer_fire, t);
-}
-
-static void core_timer_remove(SpiceTimer *t)
-{
-    core_timer_cancel(t);
-    g_free(t);
-}
-
-static gboolean watch_fire(gint fd, GIOCondition cond, gpointer data)
-{
-    SpiceWatch *w = data;
-    int ev = 0;
-
-    if (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR))
-        ev |= SPICE_WATCH_EVENT_READ;
-    if (cond & G_IO_OUT)
-        ev |= SPICE_WATCH_EVENT_WRITE;
-    w->func(fd, ev, w->opaque);
-    return G_SOURCE_CONTINUE;
-}
-
-static void watch_arm(SpiceWatch *w)
-{
-    GIOCondition cond = 0;
-
-    if (w->id)
-        g_source_remove(w->id);
-    w->id = 0;
-    if (w->mask & SPICE_WATCH_EVENT_READ)
-        cond |= G_IO_IN | G_IO_HUP | G_IO_ERR;
-    if (w->mask & SPICE_WATCH_EVENT_WRITE)
-        cond |= G_IO_OUT;
-    if (cond)
-        w->id = g_unix_fd_add(w->fd, cond, watch_fire, w);
-}
-
-static SpiceWatch *core_watch_add(int fd, int mask, SpiceWatchFunc func, void *opaque)
-{
-    SpiceWatch *w = g_new0(SpiceWatch, 1);
-
-    w->fd = fd;
-    w->mask = mask;
-    w->func = func;
-    w->opaque = opaque;
-    watch_arm(w);
-    return w;
-}
-
-static void core_watch_update_mask(SpiceWatch *w, int mask)
-{
-    w->mask = mask;
-    watch_arm(w);
-}
-
-static void core_watch_remove(SpiceWatch *w)
-{
-    w->mask = 0;
-    watch_arm(w);
-    g_free(w);
-}
-
-static void core_channel_event(int event, SpiceChannelEventInfo *info) {}
-
-/* ------------------------------------------------------------------------
- * Life cycle (main thread)
- */
-
-int qxl_spice_init(struct qxl *s, char *err, size_t errlen)
-{
-    struct qxl_spice *sp = g_new0(struct qxl_spice, 1);
-    char path[32];
-
-    g_mutex_init(&sp->lock);
-    g_cond_init(&sp->cond);
-    g_queue_init(&sp->vga_cmds);
-    g_queue_init(&sp->logs);
-    g_queue_init(&sp->async_done);
-    pixman_region32_init(&sp->vga_dirty);
-    qxl_surfaces_reset(&sp->surfaces);
-    sp->dev = s;
-    sp->ram = (QXLRam *)(s->ram + s->shadow_rom.ram_header_offset);
-    sp->rom = (QXLRom *)s->rom;
-    sp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (sp->evfd < 0) {
-        snprintf(err, errlen, "eventfd: %s", g_strerror(errno));
-        goto fail;
-    }
-    sp->ev_source = g_unix_fd_add(sp->evfd, G_IO_IN, on_event, sp);
-    s->sp = sp;
-
-    sp->server = spice_display_server();
-    if (sp->server) {
-        spice_display_claim();
-    } else {
-        sp->core = (SpiceCoreInterface){
-            .base = {.type = SPICE_INTERFACE_CORE,
-                     .description = "xendm qxl (no -spice)",
-                     .major_version = SPICE_INTERFACE_CORE_MAJOR,
-                     .minor_version = SPICE_INTERFACE_CORE_MINOR},
-            .timer_add = core_timer_add,
-            .timer_start = core_timer_start,
-            .timer_cancel = core_timer_cancel,
-            .timer_remove = core_timer_remove,
-            .watch_add = core_watch_add,
-            .watch_update_mask = core_watch_update_mask,
-            .watch_remove = core_watch_remove,
-            .channel_event = core_channel_event,
-        };
-        sp->server = spice_server_new();
-        if (!sp->server) {
-            snprintf(err, errlen, "spice_server_new failed");
-            goto fail;
-        }
-        sp->own_server = true;
-        /* no port: listens nowhere */
-        if (spice_server_init(sp->server, &sp->core) != 0) {
-            snprintf(err, errlen, "spice_server_init failed");
-            goto fail;
-        }
-    }
     sp->qin.base.sif = &qxl_interface.base;
     sp->qin.id = 0;
-    if (spice_server_add_interface(sp->server, &sp->qin.base) != 0) {
-        snprintf(err, errlen, "spice-server refused the QXL interface (%d.%d)",
-                 SPICE_INTERFACE_QXL_MAJOR, SPICE_INTERFACE_QXL_MINOR);
-        goto fail;
-    }
-    sp->attached = true;
-    /* the one slot spice-server reads through: all of xendm (see above) */
-    QXLDevMemSlot host = {.slot_group_id = 0,
-                          .slot_id = 0,
-                          .generation = 0,
-                          .virt_start = 0,
-                          .virt_end = ~(uintptr_t)0,
-                          .addr_delta = 0};
-    spice_qxl_add_memslot(&sp->qin, &host);
-    snprintf(path, sizeof(path), "pci/0000/%02x.%x", s->pd->devfn >> 3, s->pd->devfn & 7);
-    spice_qxl_set_device_info(&sp->qin, path, 0, 1);
-    return 0;
-
-fail:
-    s->sp = NULL;
-    if (sp->own_server && sp->server)
-        spice_server_destroy(sp->server);
-    if (sp->ev_source)
-        g_source_remove(sp->ev_source);
-    if (sp->evfd >= 0)
-        close(sp->evfd);
-    pixman_region32_fini(&sp->vga_dirty);
-    g_mutex_clear(&sp->lock);
-    g_cond_clear(&sp->cond);
-    g_free(sp);
-    return -EIO;
-}
-
-void qxl_spice_start(struct qxl *s)
-{
-    if (s->sp->own_server)
-        spice_server_vm_start(s->sp->server); /* -spice's server is started by spice.c */
-}
-
-void qxl_spice_fini(struct qxl *s)
-{
-    struct qxl_spice *sp = s->sp;
-    struct qxl_cookie *c;
-    char *msg;
-
-    qxl_spice_vga_display(s, false);
-    s->sp = NULL;
-    if (sp->ev_source)
-        g_source_remove(sp->ev_source);
-    sp->ev_source = 0;
-    if (!sp->own_server) {
-        /* -spice's server outlives the machine and may still call us (and
-         * release what it holds) until spice_stop(): keep this, inert */
-        g_mutex_lock(&sp->lock);
-        sp->dead = true;
-        sp->dev = NULL;
-        g_mutex_unlock(&sp->lock);
-        if (!zombies)
-            zombies = g_ptr_array_new();
-        g_ptr_array_add(zombies, sp); /* the eventfd stays open: the worker may write it */
-        return;
-    }
-    /* ours: its end joins the worker, which releases everything first */
-    spice_server_destroy(sp->server);
-    sp->server = NULL;
-    close(sp->evfd);
-    while ((msg = g_queue_pop_head(&sp->logs)))
-        g_free(msg);
-    while ((c = g_queue_pop_head(&sp->async_done))) {
-        g_free(c->monitors);
-        g_free(c);
-    }
-    vga_drop_queued(sp);
-    pixman_region32_fini(&sp->vga_dirty);
-    g_mutex_clear(&sp->lock);
-    g_cond_clear(&sp->cond);
-    g_free(sp);
+    return spice_server_add_interface(sp->server, &sp->qin.base);
 }

@@ -319,10 +319,21 @@ void qxl_set_mode_state(struct qxl *s, enum qxl_mode mode, uint32_t cmdflags)
     g_mutex_unlock(&s->sp->lock);
 }
 
+/* No cursor plane any more (VGA mode, no primary, reset): VNC viewers
+ * stop showing the driver's pointer. */
+static void qxl_cursor_plane_reset(struct qxl *s)
+{
+    g_mutex_lock(&s->sp->lock);
+    qxl_cursor_pend_clear(&s->sp->cursor);
+    g_mutex_unlock(&s->sp->lock);
+    fb_cursor_reset();
+}
+
 static void qxl_enter_vga_mode(struct qxl *s)
 {
     if (s->mode == QXL_MODE_VGA)
         return;
+    qxl_cursor_plane_reset(s);
     spice_qxl_driver_unload(&s->sp->qin);
     qxl_set_mode_state(s, QXL_MODE_VGA, 0);
     vga_core_surface_lost(&s->vga);
@@ -357,6 +368,7 @@ bool qxl_destroy_primary(struct qxl *s, struct qxl_cookie *async)
         qxl_async_complete(s, async); /* nothing for spice-server to do */
     }
     spice_qxl_reset_cursor(&s->sp->qin);
+    qxl_cursor_plane_reset(s);
     return true;
 }
 
@@ -457,6 +469,7 @@ static void qxl_soft_reset(struct qxl *s)
 void qxl_hard_reset(struct qxl *s)
 {
     spice_qxl_reset_cursor(&s->sp->qin);
+    qxl_cursor_plane_reset(s);
     spice_qxl_reset_image_cache(&s->sp->qin);
     if (s->mode == QXL_MODE_VGA)
         qxl_spice_vga_display(s, false);
@@ -597,6 +610,7 @@ static void qxl_destroy(struct device *dev)
     struct qxl *s = DEVICE_PRIV(dev, struct qxl);
 
     fb_set_producer(NULL, NULL);
+    fb_cursor_reset();
     if (s->sp)
         qxl_spice_fini(s);
     vga_core_fini(&s->vga);

@@ -39,6 +39,7 @@
 #include "devices/device.h"
 #include "devices/pci.h"
 #include "display/fb.h"
+#include "display/qxl-cursor.h"
 #include "display/qxl-parse.h"
 #include "display/vga.h"
 #include "src/dispatch.h"
@@ -54,10 +55,11 @@ enum qxl_mode {
 #define QXL_PAGE         4096u /* QXLRom.num_pages counts these */
 
 /* Event bits for the main thread (struct qxl_spice.events). */
-#define QXL_EV_IRQ   0x1 /* int_pending changed: recompute the line */
-#define QXL_EV_LOG   0x2 /* messages queued */
-#define QXL_EV_ASYNC 0x4 /* async operations completed */
-#define QXL_EV_VGA   0x8 /* the VGA-mode queue ran empty: send more */
+#define QXL_EV_IRQ    0x1  /* int_pending changed: recompute the line */
+#define QXL_EV_LOG    0x2  /* messages queued */
+#define QXL_EV_ASYNC  0x4  /* async operations completed */
+#define QXL_EV_VGA    0x8  /* the VGA-mode queue ran empty: send more */
+#define QXL_EV_CURSOR 0x10 /* cursor commands taken: pass them to fb core */
 
 /* What an async spice-server call was for (its cookie). */
 enum qxl_cookie_kind {
@@ -108,9 +110,10 @@ struct qxl_spice {
     GQueue vga_cmds; /* host commands for VGA mode */
     bool vga_notify; /* worker asked to be woken for vga_cmds */
     uint32_t events;
-    GQueue logs;            /* char *, at most QXL_MAX_QUEUED_LOGS */
-    GQueue async_done;      /* struct qxl_cookie * */
-    uint8_t client_present; /* what spice-server told us last (ROM fields) */
+    struct qxl_cursor_pend cursor; /* for the framebuffer core's cursor plane */
+    GQueue logs;                   /* char *, at most QXL_MAX_QUEUED_LOGS */
+    GQueue async_done;             /* struct qxl_cookie * */
+    uint8_t client_present;        /* what spice-server told us last (ROM fields) */
     uint8_t client_caps[58];
     size_t held_bytes; /* copies spice-server holds (QXL_MAX_HELD_COPY) */
     uint64_t commands, released, refused, dropped; /* statistics */

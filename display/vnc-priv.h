@@ -127,6 +127,7 @@ struct vnc_client {
     int last_mask;
     struct vnc_down down[VNC_MAX_DOWN];
     unsigned ndown;
+    struct vnc_cursor *sent_cursor; /* vnc-out's; freed by main after the join */
     struct vnc_client *next;
 };
 
@@ -179,6 +180,11 @@ struct vnc {
     int stop_efd;
 
     struct fb_listener *listener;
+    /* cursor shape (vnc-cursor.c): main swaps, vnc-out takes references */
+    pthread_mutex_t cursor_lock;
+    struct vnc_cursor *cursor;
+    bool cursor_shown;
+    struct fb_cursor_listener *cursor_listener;
     bool resize_pending;
     unsigned pend_w, pend_h;
     gint64 resize_since;
@@ -195,6 +201,11 @@ struct vnc {
 /* vnc.c */
 void vnc_listener_update(struct vnc *v);
 void vnc_watch_hangup(struct vnc_client *c);
+
+/* vnc-cursor.c (main thread) */
+void vnc_cursor_start(struct vnc *v);
+void vnc_cursor_client_free(struct vnc_client *c);
+void vnc_cursor_stop(struct vnc *v);
 
 /* vnc-handshake.c (main thread) */
 void vnc_hs_begin(struct vnc_client *c);

@@ -29,12 +29,16 @@
  *               handshakes) queues the client; main joins vnc-in, releases
  *               keys it held, frees.
  *
- * Sharing the framebuffer with vnc-out: main copies changed rectangles from
- * fb_image() into the RFB framebuffer (always x8r8g8b8) and marks them
+ * Sharing the framebuffer with vnc-out: the RFB framebuffer (always
+ * x8r8g8b8) is the core's published frame (fb_frame(): its shadow of a
+ * tracked 32-bit surface, kept alive by our pixman reference) when there
+ * is one of that format and size, so that xendm holds one copy of the
+ * picture, not two; otherwise our own buffer, into which main copies the
+ * changed rectangles from fb_image().  Either way main then marks them
  * modified; a writer may send a rectangle half old, half new, but it is
  * marked again after the copy, so every viewer converges on the frame (the
  * libvncserver threaded model; ThreadSanitizer reports this one race, in
- * copy_rect, and it is intended).  A resize swaps the buffer only while
+ * copy_rect or fb.c's shadow writes, and it is intended).  A resize swaps the buffer only while
  * holding every client's sendMutex, taken with trylock so that main never
  * waits: a client busy sending makes the resize retry every
  * VNC_RESIZE_RETRY_MS, and one that keeps it busy for VNC_RESIZE_STALL_MS
@@ -73,8 +77,8 @@
  * WebSockets on a separate websocket= port).
  *
  * Left out: TLS/VeNCrypt, SASL, websocket=, lossy/JPEG tuning, audio,
- * clipboard, cursor shape (no producer has a cursor plane yet: the guest
- * draws its own), lock-key sync, dead keys
+ * clipboard, cursor position updates (as QEMU; shapes: vnc-cursor.c),
+ * lock-key sync, dead keys
  * (a keysym only reachable through a dead key is dropped and counted),
  * password expiry, Apple's RFB 3.889 (expects no ClientInit: it times out).
  */
@@ -736,12 +740,34 @@ static void copy_rect(struct vnc *v, pixman_image_t *dst, unsigned dw, unsigned 
     }
 }
 
+/* The core's published frame, if it can be the RFB framebuffer of a
+ * w x h screen as it is (see "Sharing the framebuffer" above). */
+static pixman_image_t *shareable_frame(unsigned w, unsigned h)
+{
+    pixman_image_t *f = fb_frame();
+    if (!f || pixman_image_get_format(f) != PIXMAN_x8r8g8b8 ||
+        pixman_image_get_width(f) != (int)w || pixman_image_get_height(f) != (int)h)
+        return NULL;
+    return f;
+}
+
+static void vnc_fb_resize(void *opaque, unsigned w, unsigned h);
+
 static void vnc_fb_update(void *opaque, int x, int y, int w, int h)
 {
     struct vnc *v = opaque;
     if (v->resize_pending)
-        return; /* the whole new frame is copied when the resize goes through */
-    copy_rect(v, v->rfb_img, v->w, v->h, x, y, w, h);
+        return; /* the whole new frame is taken when the resize goes through */
+    pixman_image_t *f = shareable_frame(v->w, v->h);
+    if (f != (v->rfb_fb ? NULL : v->rfb_img)) {
+        /* the core's frame came, went or was replaced: swap buffers as for
+         * a resize (the new one holds the whole picture) */
+        v->st.frame_swaps++;
+        vnc_fb_resize(v, v->w, v->h);
+        return;
+    }
+    if (v->rfb_fb)
+        copy_rect(v, v->rfb_img, v->w, v->h, x, y, w, h);
     rfbMarkRectAsModified(v->screen, x, y, x + w, y + h);
     v->st.updates++;
 }
@@ -750,16 +776,22 @@ static void vnc_fb_update(void *opaque, int x, int y, int w, int h)
 static bool vnc_try_resize(struct vnc *v)
 {
     unsigned w = v->pend_w, h = v->pend_h;
-    uint8_t *nfb = calloc((size_t)w * h, 4);
-    pixman_image_t *nimg =
-        nfb ? pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w, (int)h, (uint32_t *)nfb, (int)w * 4)
-            : NULL;
-    if (!nimg) {
-        free(nfb);
-        LOG_GUEST("vnc", "no memory for a %ux%u framebuffer", w, h);
-        return false;
+    uint8_t *nfb = NULL;
+    pixman_image_t *nimg = shareable_frame(w, h);
+    if (nimg) {
+        pixman_image_ref(nimg);
+    } else {
+        nfb = calloc((size_t)w * h, 4);
+        nimg = nfb ? pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w, (int)h, (uint32_t *)nfb,
+                                              (int)w * 4)
+                   : NULL;
+        if (!nimg) {
+            free(nfb);
+            LOG_GUEST("vnc", "no memory for a %ux%u framebuffer", w, h);
+            return false;
+        }
+        copy_rect(v, nimg, w, h, 0, 0, (int)w, (int)h);
     }
-    copy_rect(v, nimg, w, h, 0, 0, (int)w, (int)h);
 
     pthread_mutex_lock(&v->lock);
     GPtrArray *held = g_ptr_array_new();
@@ -789,8 +821,8 @@ static bool vnc_try_resize(struct vnc *v)
     pthread_mutex_lock(&s->cursorMutex);
     s->width = (int)w;
     s->height = (int)h;
-    s->paddedWidthInBytes = (int)w * 4;
-    s->frameBuffer = (char *)nfb;
+    s->paddedWidthInBytes = pixman_image_get_stride(nimg);
+    s->frameBuffer = (char *)pixman_image_get_data(nimg);
     if (s->cursorX >= (int)w)
         s->cursorX = (int)w - 1;
     if (s->cursorY >= (int)h)
@@ -814,7 +846,7 @@ static bool vnc_try_resize(struct vnc *v)
     pthread_mutex_unlock(&v->lock);
 
     pixman_image_unref(v->rfb_img);
-    free(v->rfb_fb);
+    free(v->rfb_fb); /* NULL when it was the core's frame */
     v->rfb_img = nimg;
     v->rfb_fb = nfb;
     v->w = w;
@@ -847,7 +879,8 @@ static gboolean vnc_resize_retry(gpointer data)
 static void vnc_fb_resize(void *opaque, unsigned w, unsigned h)
 {
     struct vnc *v = opaque;
-    if (w == v->w && h == v->h && !v->resize_pending)
+    if (w == v->w && h == v->h && !v->resize_pending &&
+        shareable_frame(w, h) == (v->rfb_fb ? NULL : v->rfb_img))
         return;
     v->pend_w = w;
     v->pend_h = h;
@@ -954,6 +987,7 @@ static void vnc_client_free(struct vnc *v, struct vnc_client *c)
         v->nhandshaking--;
         g_atomic_int_add(&v->hs_atomic, -1);
     }
+    vnc_cursor_client_free(c);
     g_free(c);
     vnc_listener_update(v);
 }
@@ -1084,7 +1118,6 @@ struct vnc *vnc_start(const char *spec, GError **err)
     s->serverFormat.blueShift = 0;
     s->serverFormat.depth = 24; /* 32 bits per pixel, 24 of colour: what QEMU announces */
     s->desktopName = v->desktop;
-    s->cursor = NULL;       /* the guest draws its own pointer */
     s->alwaysShared = TRUE; /* sharing is decided in hs_establish() */
     s->deferUpdateTime = VNC_DEFER_UPDATE_MS;
     s->deferPtrUpdateTime = 0; /* deferred pointer events need rfbProcessEvents */
@@ -1116,6 +1149,7 @@ struct vnc *vnc_start(const char *spec, GError **err)
         vnc_current = NULL;
         goto fail;
     }
+    vnc_cursor_start(v); /* no writer runs before main establishes a client */
     log_msg("vnc", "listening on %s:%d%s", v->host, v->port, v->password_on ? " (password)" : "");
     g_free(o.host);
     return v;
@@ -1171,6 +1205,7 @@ void vnc_stop(struct vnc *v)
     g_source_remove(v->ev_watch);
     if (v->listener)
         fb_remove_listener(v->listener);
+    vnc_cursor_stop(v);
     for (unsigned i = 0; i < v->nlfd; i++)
         close(v->lfd[i]);
     close(v->efd);

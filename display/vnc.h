@@ -98,6 +98,8 @@ struct vnc_stats {
     uint64_t updates;        /* rectangles copied to the RFB framebuffer */
     uint64_t resizes;        /* completed */
     uint64_t resize_retries; /* a client was mid-update; tried again */
+    uint64_t cursor_updates; /* cursor shape or visibility changes sent on */
+    uint64_t frame_swaps;    /* the core's published frame came, went or changed */
     uint64_t keys;           /* key events delivered to the input broker */
     uint64_t keys_unmapped;  /* keysyms the layout cannot type */
     uint64_t pointer_events;
