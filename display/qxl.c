@@ -53,8 +53,10 @@
  * modes and the primary surface, resets, what the framebuffer core shows);
  * display/qxl-io.c the I/O ports, interrupts, error state and memory
  * slots; display/qxl-parse.c and qxl-parse-draw.c check and copy guest
- * commands; display/qxl-spice.c is spice-server's side.  Their interfaces
- * are in display/qxl.h.
+ * commands; display/qxl-spice.c (worker thread) and qxl-spice-main.c
+ * (main thread) are spice-server's side; display/qxl-cursor.c passes the
+ * driver's cursor on to the framebuffer core.  Their interfaces are in
+ * display/qxl.h.
  *
  * Threads: main thread, except struct qxl_spice (display/qxl.h).
  */

@@ -3,9 +3,11 @@
  * QXL internals shared by display/qxl.c (the PCI device: BARs, ROM and
  * RAM layout, modes, resets, rendering for the framebuffer core),
  * display/qxl-io.c (the I/O ports, interrupts, error state, memory slots)
- * and display/qxl-spice.c (the QXLInterface spice-server's worker thread
- * calls, the VGA-mode display for SPICE clients, the server xendm runs
- * itself when -spice is not given).  Nothing else includes it.
+ * display/qxl-spice.c (the QXLInterface spice-server's worker thread
+ * calls), display/qxl-spice-main.c (its main-thread half: events, cookies,
+ * the VGA-mode display for SPICE clients, the server xendm runs itself
+ * when -spice is not given) and display/qxl-cursor.c (the driver's cursor
+ * for the framebuffer core).  Nothing else includes it.
  *
  * Threads and the one lock (design rule 1, style rule 3).  Device state
  * belongs to the main thread.  spice-server's worker thread ("red worker")
@@ -80,16 +82,16 @@ struct qxl_cookie {
 
 struct qxl;
 
-/* Everything spice-server may touch.  Allocated apart from the device: it
- * must outlive it when the server is xendm's -spice one, which is
- * destroyed after the machine (spice_stop()); `dead` then turns the
- * callbacks into no-ops. */
+/* Everything spice-server may touch.  Allocated apart from the device:
+ * spice_stop() runs before machine_destroy(), but if the machine fails to
+ * start the device goes while the -spice server lives on, and `dead` then
+ * turns the callbacks into no-ops (spice_display_claim()'s hook frees it
+ * when the server ends). */
 struct qxl_spice {
     QXLInstance qin; /* spice-server's handle (container_of) */
     SpiceServer *server;
     bool own_server; /* created here because -spice was not given */
-    SpiceCoreInterface core;
-    bool attached; /* interface added */
+    bool attached;   /* interface added */
 
     GMutex lock;
     GCond cond; /* INTERNAL cookies completing */
@@ -108,7 +110,6 @@ struct qxl_spice {
     QXLReleaseInfo *last_release;
     bool oom_running;
     GQueue vga_cmds; /* host commands for VGA mode */
-    bool vga_notify; /* worker asked to be woken for vga_cmds */
     uint32_t events;
     struct qxl_cursor_pend cursor; /* for the framebuffer core's cursor plane */
     GQueue logs;                   /* char *, at most QXL_MAX_QUEUED_LOGS */
