@@ -92,13 +92,20 @@ uint32_t *qxl_cursor_decode(const QXLCursor *c, const char **why)
     }
 }
 
-bool qxl_cursor_note(struct qxl_cursor_pend *p, const QXLCursorCmd *cmd)
+uint32_t *qxl_cursor_prepare(const QXLCursorCmd *cmd, const char **why)
+{
+    *why = NULL;
+    if (cmd->type != QXL_CURSOR_SET)
+        return NULL;
+    return qxl_cursor_decode((const QXLCursor *)(uintptr_t)cmd->u.set.shape, why);
+}
+
+bool qxl_cursor_note(struct qxl_cursor_pend *p, const QXLCursorCmd *cmd, uint32_t *argb,
+                     const char *why)
 {
     switch (cmd->type) {
     case QXL_CURSOR_SET: {
         const QXLCursor *c = (const QXLCursor *)(uintptr_t)cmd->u.set.shape;
-        const char *why = NULL;
-        uint32_t *argb = qxl_cursor_decode(c, &why);
         if (!argb) {
             if (!p->refused++) /* once: a driver sends its shapes again and again */
                 p->why = why;
@@ -120,14 +127,16 @@ bool qxl_cursor_note(struct qxl_cursor_pend *p, const QXLCursorCmd *cmd)
         p->x = cmd->u.position.x;
         p->y = cmd->u.position.y;
         p->moved = p->visible = p->dirty = true;
-        return true;
+        break;
     case QXL_CURSOR_HIDE:
         p->visible = false;
         p->dirty = true;
-        return true;
+        break;
     default:
-        return false; /* TRAIL: viewers ignore it too */
+        break; /* TRAIL: viewers ignore it too */
     }
+    free(argb); /* not a SET: prepare gave none */
+    return cmd->type == QXL_CURSOR_MOVE || cmd->type == QXL_CURSOR_HIDE;
 }
 
 void qxl_cursor_apply(struct qxl_cursor_pend *p)

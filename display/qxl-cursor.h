@@ -30,9 +30,14 @@ struct qxl_cursor_pend {
     unsigned refused; /* shapes that could not be decoded */
     const char *why;  /* the first one's reason, to log on main */
 };
-/* Worker: a validated host copy of a cursor command (qxl-parse.c).
- * Returns whether main has something to do. */
-bool qxl_cursor_note(struct qxl_cursor_pend *p, const QXLCursorCmd *cmd);
+/* Worker, outside the lock (the copy stays valid until spice-server
+ * releases it): the shape of a validated host copy of a cursor command
+ * (qxl-parse.c), decoded — NULL for other commands, or with *why set. */
+uint32_t *qxl_cursor_prepare(const QXLCursorCmd *cmd, const char **why);
+/* Worker, under the lock: note the command with what prepare gave (argb
+ * is taken).  Returns whether main has something to do. */
+bool qxl_cursor_note(struct qxl_cursor_pend *p, const QXLCursorCmd *cmd, uint32_t *argb,
+                     const char *why);
 /* Main: pass the pending state on to the framebuffer core. */
 void qxl_cursor_apply(struct qxl_cursor_pend *p);
 /* Forget pending changes (device reset). */

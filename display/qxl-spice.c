@@ -349,12 +349,24 @@ static int qi_get_cursor_command(QXLInstance *qin, QXLCommandExt *ext)
 {
     struct qxl_spice *sp = sp_of(qin);
     int got = 0;
+    uint64_t epoch;
 
     g_mutex_lock(&sp->lock);
     if (!sp->dead && sp->mode != QXL_MODE_VGA)
         got = next_guest_command(sp, true, ext);
-    /* the validated copy, for VNC viewers (qxl-cursor.h) */
-    if (got && qxl_cursor_note(&sp->cursor, (const QXLCursorCmd *)(uintptr_t)ext->cmd.data)) {
+    epoch = sp->epoch;
+    g_mutex_unlock(&sp->lock);
+    if (!got)
+        return 0;
+    /* the validated copy, for VNC viewers (qxl-cursor.h); the shape is
+     * decoded outside the lock (up to 256x256 pixels) */
+    const QXLCursorCmd *cmd = (const QXLCursorCmd *)(uintptr_t)ext->cmd.data;
+    const char *why;
+    uint32_t *argb = qxl_cursor_prepare(cmd, &why);
+    g_mutex_lock(&sp->lock);
+    if (sp->dead || sp->epoch != epoch || sp->mode == QXL_MODE_VGA)
+        free(argb); /* reset or VGA mode meanwhile: no cursor plane */
+    else if (qxl_cursor_note(&sp->cursor, cmd, argb, why)) {
         sp->events |= QXL_EV_CURSOR;
         signal_main(sp);
     }

@@ -3,7 +3,11 @@
  * libFuzzer target: the QXL device under a hostile guest.  Byte 0 of the
  * input picks one of two modes (bit 0):
  *
- * 0 — command parsing (display/qxl-parse.c) alone.  The rest of the input
+ * FUZZ_QXL_MODE=0 or 1 in the environment runs one mode only (a long run
+ * per mode); the first byte is then still consumed.
+ *
+ * 0 — command parsing (display/qxl-parse.c) alone, and cursor shapes
+ *   decoded for the framebuffer core (display/qxl-cursor.c).  The rest of the input
  *   is a header (command type, ring, command flags, the command's offset,
  *   which surfaces exist) and then guest memory, mapped by two memory slots
  *   (slot 1 over all of it, slot 2 over its second half with a delta).
@@ -48,10 +52,12 @@
 #include "devices/device.h"
 #include "devices/pci.h"
 #include "display/fb.h"
+#include "display/qxl-cursor.h"
 #include "display/qxl-parse.h"
 #include "src/dispatch.h"
 #include "src/log.h"
 #include "src/opts.h"
+#include "tests/common/fuzz-input.h"
 #include "tests/unit/fake-hv.h"
 
 #define PARSE_MEM (64u << 10)
@@ -63,21 +69,6 @@
 
 int LLVMFuzzerInitialize(int *argc, char **argv[]);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const uint8_t *in_p, *in_end;
-
-static uint8_t next(void)
-{
-    return in_p < in_end ? *in_p++ : 0;
-}
-
-static uint64_t next_n(unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)next() << (8 * i);
-    return v;
-}
 
 /* ------------------------------------------------------------------------
  * Mode 0: the parser
@@ -216,6 +207,14 @@ static void walk_copy(const struct qxl_copy *c, uint32_t flags)
         const QXLCursorCmd *cc = c->cmd;
         if (cc->type == QXL_CURSOR_SET)
             walk_chunk(&((const QXLCursor *)(uintptr_t)cc->u.set.shape)->chunk);
+        /* and on to the framebuffer core's cursor plane, as the worker and
+         * main thread do (qxl-cursor.c) */
+        struct qxl_cursor_pend pend = {0};
+        const char *why;
+        uint32_t *argb = qxl_cursor_prepare(cc, &why);
+        qxl_cursor_note(&pend, cc, argb, why);
+        qxl_cursor_apply(&pend);
+        qxl_cursor_pend_clear(&pend);
         break;
     }
     case QXL_CMD_MESSAGE:
@@ -233,15 +232,15 @@ static void fuzz_parser(void)
     static uint8_t *mem;
     struct qxl_memslots slots = {0};
     struct qxl_surfaces sf;
-    uint8_t type = next(), ring = next(), flags = next(), live = next();
-    uint32_t off = (uint32_t)next_n(4);
-    size_t n = (size_t)(in_end - in_p);
+    uint8_t type = fuzz_next(), ring = fuzz_next(), flags = fuzz_next(), live = fuzz_next();
+    uint32_t off = (uint32_t)fuzz_next_n(4);
+    size_t n = (size_t)(fuzz_in_end - fuzz_in);
     char err[256];
 
     if (!mem)
         mem = malloc(PARSE_MEM);
     memset(mem, 0, PARSE_MEM);
-    memcpy(mem, in_p, n < PARSE_MEM ? n : PARSE_MEM);
+    memcpy(mem, fuzz_in, n < PARSE_MEM ? n : PARSE_MEM);
     slots.slot[1] = (struct qxl_memslot){.active = true, .host = mem, .size = PARSE_MEM};
     slots.slot[2] = (struct qxl_memslot){
         .active = true, .host = mem + PARSE_MEM / 2, .size = PARSE_MEM / 2, .delta = 0x100000};
@@ -320,35 +319,37 @@ static uint64_t addr_of(uint8_t slot, uint64_t off)
 
 static void op_drawable(void)
 {
-    uint32_t off = (uint32_t)(next_n(2) * 64 + (16u << 20) / 2) % (ram_size - 512);
-    uint8_t kind = next();
+    uint32_t off = (uint32_t)(fuzz_next_n(2) * 64 + (16u << 20) / 2) % (ram_size - 512);
+    uint8_t kind = fuzz_next();
     QXLDrawable d = {0};
-    d.release_info.id = next_n(2);
-    d.surface_id = next() % 3;
-    d.effect = next() % 9;
-    d.bbox =
-        (QXLRect){.top = (int8_t)next(), .left = (int8_t)next(), .bottom = next(), .right = next()};
+    d.release_info.id = fuzz_next_n(2);
+    d.surface_id = fuzz_next() % 3;
+    d.effect = fuzz_next() % 9;
+    d.bbox = (QXLRect){.top = (int8_t)fuzz_next(),
+                       .left = (int8_t)fuzz_next(),
+                       .bottom = fuzz_next(),
+                       .right = fuzz_next()};
     d.surfaces_dest[0] = d.surfaces_dest[1] = d.surfaces_dest[2] = -1;
     if (kind & 1) {
         QXLImage img = {0};
         uint32_t ioff = off + 256;
-        img.descriptor.type = kind & 2 ? SPICE_IMAGE_TYPE_BITMAP : next();
-        img.bitmap.format = next() % 12;
-        img.bitmap.flags = next();
-        img.bitmap.x = next() % 64;
-        img.bitmap.y = next() % 64;
-        img.bitmap.stride = next();
-        img.bitmap.data = addr_of(1, (uint32_t)next_n(3) % ram_size);
-        img.bitmap.palette = kind & 4 ? addr_of(1, (uint32_t)next_n(3) % ram_size) : 0;
+        img.descriptor.type = kind & 2 ? SPICE_IMAGE_TYPE_BITMAP : fuzz_next();
+        img.bitmap.format = fuzz_next() % 12;
+        img.bitmap.flags = fuzz_next();
+        img.bitmap.x = fuzz_next() % 64;
+        img.bitmap.y = fuzz_next() % 64;
+        img.bitmap.stride = fuzz_next();
+        img.bitmap.data = addr_of(1, (uint32_t)fuzz_next_n(3) % ram_size);
+        img.bitmap.palette = kind & 4 ? addr_of(1, (uint32_t)fuzz_next_n(3) % ram_size) : 0;
         memcpy(ram + ioff, &img, sizeof(img));
         d.type = QXL_DRAW_COPY;
         d.u.copy.src_bitmap = addr_of(1, ioff);
         d.u.copy.src_area =
-            (QXLRect){.top = 0, .left = 0, .bottom = next() % 64, .right = next() % 64};
+            (QXLRect){.top = 0, .left = 0, .bottom = fuzz_next() % 64, .right = fuzz_next() % 64};
     } else {
         d.type = QXL_DRAW_FILL;
-        d.u.fill.brush.type = next() % 4;
-        d.u.fill.brush.u.color = (uint32_t)next_n(4);
+        d.u.fill.brush.type = fuzz_next() % 4;
+        d.u.fill.brush.u.color = (uint32_t)fuzz_next_n(4);
     }
     memcpy(ram + off, &d, sizeof(d));
     QXLCommand c = {.data = addr_of(1, off), .type = QXL_CMD_DRAW};
@@ -367,61 +368,62 @@ static void fuzz_device(void)
     cfg_write(0x18, 4, BAR2);
     cfg_write(0x1c, 4, IO_BASE);
     cfg_write(0x04, 2, 7);
-    for (unsigned ops = 0; ops < MAX_OPS && in_p < in_end; ops++) {
-        switch (next() % 12) {
+    for (unsigned ops = 0; ops < MAX_OPS && fuzz_more(); ops++) {
+        switch (fuzz_next() % 12) {
         case 0: {
-            uint8_t port = next() % 32, v = next(), sz = next();
+            uint8_t port = fuzz_next() % 32, v = fuzz_next(), sz = fuzz_next();
             io(port, sz < 240 ? 1 : sz < 248 ? 2 : 4, v);
             break;
         }
         case 1: {
-            unsigned o = (unsigned)(next_n(2) % sizeof(QXLRam)), len = next() % 16;
+            unsigned o = (unsigned)(fuzz_next_n(2) % sizeof(QXLRam)), len = fuzz_next() % 16;
             for (unsigned i = 0; i < len && o + i < sizeof(QXLRam); i++)
-                ((uint8_t *)hdr)[o + i] = next();
+                ((uint8_t *)hdr)[o + i] = fuzz_next();
             break;
         }
         case 2: {
-            uint32_t o = (uint32_t)next_n(3) % ram_size, len = next() % 64;
+            uint32_t o = (uint32_t)fuzz_next_n(3) % ram_size, len = fuzz_next() % 64;
             for (unsigned i = 0; i < len && o + i < ram_size; i++)
-                ram[o + i] = next();
+                ram[o + i] = fuzz_next();
             break;
         }
         case 3: {
-            bool cursor = next() & 1;
+            bool cursor = fuzz_next() & 1;
             QXLCommandRing *r =
                 cursor ? (QXLCommandRing *)(void *)&hdr->cursor_ring : &hdr->cmd_ring;
-            QXLCommand c = {.type = next() % 7};
-            uint8_t slot = next();
-            c.data = addr_of(slot, next_n(3) % ram_size);
+            QXLCommand c = {.type = fuzz_next() % 7};
+            uint8_t slot = fuzz_next();
+            c.data = addr_of(slot, fuzz_next_n(3) % ram_size);
             memcpy(&r->items[r->prod & (QXL_COMMAND_RING_SIZE - 1)], &c, sizeof(c));
             r->prod++;
-            if (next() & 1)
+            if (fuzz_next() & 1)
                 io(cursor ? QXL_IO_NOTIFY_CURSOR : QXL_IO_NOTIFY_CMD, 1, 0);
             break;
         }
         case 4: {
-            uint8_t id = next() % 9, bar = next() & 1;
+            uint8_t id = fuzz_next() % 9, bar = fuzz_next() & 1;
             uint64_t base = bar ? BAR1 : BAR0;
-            QXLMemSlot s = {.mem_start = base + next_n(2) * 4096ull,
-                            .mem_end = base + next_n(2) * 4096ull};
+            QXLMemSlot s = {.mem_start = base + fuzz_next_n(2) * 4096ull,
+                            .mem_end = base + fuzz_next_n(2) * 4096ull};
             memcpy(&hdr->mem_slot, &s, sizeof(s));
-            io(next() & 1 ? QXL_IO_MEMSLOT_ADD_ASYNC : QXL_IO_MEMSLOT_ADD, 1, id);
+            io(fuzz_next() & 1 ? QXL_IO_MEMSLOT_ADD_ASYNC : QXL_IO_MEMSLOT_ADD, 1, id);
             break;
         }
         case 5: {
-            QXLSurfaceCreate sc = {.width = next() * 8u, .height = next() * 8u, .position = 0};
+            QXLSurfaceCreate sc = {
+                .width = fuzz_next() * 8u, .height = fuzz_next() * 8u, .position = 0};
             static const uint32_t fmts[] = {SPICE_SURFACE_FMT_32_xRGB, SPICE_SURFACE_FMT_16_565,
                                             SPICE_SURFACE_FMT_16_555, SPICE_SURFACE_FMT_32_ARGB, 7};
-            uint8_t f = next();
+            uint8_t f = fuzz_next();
             sc.format = fmts[f % 5];
             sc.stride = (int32_t)(sc.width * (sc.format == SPICE_SURFACE_FMT_32_xRGB ? 4 : 2));
             if (f & 0x10)
                 sc.stride = -sc.stride;
             if (f & 0x20)
-                sc.stride = (int32_t)next_n(4);
-            sc.mem = addr_of(next(), next_n(2) * 64);
+                sc.stride = (int32_t)fuzz_next_n(4);
+            sc.mem = addr_of(fuzz_next(), fuzz_next_n(2) * 64);
             memcpy(&hdr->create_surface, &sc, sizeof(sc));
-            io(next() & 1 ? QXL_IO_CREATE_PRIMARY_ASYNC : QXL_IO_CREATE_PRIMARY, 1, 0);
+            io(fuzz_next() & 1 ? QXL_IO_CREATE_PRIMARY_ASYNC : QXL_IO_CREATE_PRIMARY, 1, 0);
             break;
         }
         case 6:
@@ -435,13 +437,13 @@ static void fuzz_device(void)
             break;
         case 9: {
             static const uint16_t ports[] = {0x3c0, 0x3c4, 0x3c5, 0x3ce, 0x3cf, 0x3d4, 0x3d5};
-            uint8_t p = next();
-            io_write(IO_PIO, ports[p % 7], 1, next());
+            uint8_t p = fuzz_next();
+            io_write(IO_PIO, ports[p % 7], 1, fuzz_next());
             break;
         }
         case 10: {
-            uint8_t which = next() % 6;
-            uint32_t v = (uint32_t)next_n(4);
+            uint8_t which = fuzz_next() % 6;
+            uint32_t v = (uint32_t)fuzz_next_n(4);
             static const size_t f[] = {
                 offsetof(QXLRam, cmd_ring) + offsetof(QXLCommandRing, prod),
                 offsetof(QXLRam, cmd_ring) + offsetof(QXLCommandRing, cons),
@@ -454,13 +456,13 @@ static void fuzz_device(void)
             break;
         }
         default: {
-            QXLRect r = {.top = (int16_t)next_n(2),
-                         .left = (int16_t)next_n(2),
-                         .bottom = (int16_t)next_n(2),
-                         .right = (int16_t)next_n(2)};
+            QXLRect r = {.top = (int16_t)fuzz_next_n(2),
+                         .left = (int16_t)fuzz_next_n(2),
+                         .bottom = (int16_t)fuzz_next_n(2),
+                         .right = (int16_t)fuzz_next_n(2)};
             memcpy(&hdr->update_area, &r, sizeof(r));
-            hdr->update_surface = next() % 4;
-            io(next() & 1 ? QXL_IO_UPDATE_AREA_ASYNC : QXL_IO_UPDATE_AREA, 1, 0);
+            hdr->update_surface = fuzz_next() % 4;
+            io(fuzz_next() & 1 ? QXL_IO_UPDATE_AREA_ASYNC : QXL_IO_UPDATE_AREA, 1, 0);
             break;
         }
         }
@@ -497,9 +499,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    in_p = data;
-    in_end = data + size;
-    if (next() & 1)
+    static int mode = -2;
+    if (mode == -2) {
+        const char *m = getenv("FUZZ_QXL_MODE");
+        mode = m && (*m == '0' || *m == '1') ? *m - '0' : -1;
+    }
+    fuzz_input(data, size);
+    uint8_t first = fuzz_next();
+    if ((mode < 0 ? first & 1 : mode) == 1)
         fuzz_device();
     else
         fuzz_parser();

@@ -288,30 +288,47 @@ uint64_t qg_surface_cmd(struct qg *g, uint32_t id, bool create, unsigned w, unsi
     return off;
 }
 
-uint64_t qg_cursor_set(struct qg *g, int x, int y, unsigned w, unsigned h)
+uint64_t qg_cursor_shape(struct qg *g, int x, int y, const struct qg_cursor *cur)
 {
     uint64_t off = qg_alloc(g, sizeof(QXLCursorCmd));
-    size_t data = (size_t)w * h * 4;
-    uint64_t soff = qg_alloc(g, sizeof(QXLCursor) + data);
+    uint64_t soff = qg_alloc(g, sizeof(QXLCursor) + cur->len);
     QXLCursorCmd *c = qg_ptr(g, off);
     QXLCursor *s = qg_ptr(g, soff);
-    uint8_t *px = (uint8_t *)qg_ptr(g, soff + sizeof(QXLCursor));
 
+    memset(c, 0, sizeof(*c));
+    memset(s, 0, sizeof(*s));
     qg_track(g, off);
     c->type = QXL_CURSOR_SET;
     c->u.set.position = (QXLPoint16){.x = (int16_t)x, .y = (int16_t)y};
     c->u.set.visible = 1;
     c->u.set.shape = qg_addr(g, soff);
     s->header.unique = g->next_id++;
-    s->header.type = SPICE_CURSOR_TYPE_ALPHA;
-    s->header.width = (uint16_t)w;
-    s->header.height = (uint16_t)h;
-    s->data_size = (uint32_t)data;
-    s->chunk.data_size = (uint32_t)data;
-    for (unsigned i = 0; i < w * h; i++) {
-        uint32_t v = (i % w == i / w) ? 0xffffffffu : 0x80000000u;
-        memcpy(px + 4 * i, &v, 4);
-    }
+    s->header.type = cur->type;
+    s->header.width = (uint16_t)cur->w;
+    s->header.height = (uint16_t)cur->h;
+    s->header.hot_spot_x = (uint16_t)cur->hot_x;
+    s->header.hot_spot_y = (uint16_t)cur->hot_y;
+    s->data_size = cur->declared;
+    s->chunk.data_size = (uint32_t)cur->len;
+    memcpy(qg_ptr(g, soff + sizeof(QXLCursor)), cur->data, cur->len);
+    return off;
+}
+
+uint64_t qg_cursor_set(struct qg *g, int x, int y, unsigned w, unsigned h)
+{
+    size_t len = (size_t)w * h * 4;
+    uint32_t *px = g_malloc(len);
+
+    for (unsigned i = 0; i < w * h; i++)
+        px[i] = (i % w == i / w) ? 0xffffffffu : 0x80000000u;
+    struct qg_cursor cur = {.type = SPICE_CURSOR_TYPE_ALPHA,
+                            .w = w,
+                            .h = h,
+                            .data = px,
+                            .len = len,
+                            .declared = (uint32_t)len};
+    uint64_t off = qg_cursor_shape(g, x, y, &cur);
+    g_free(px);
     return off;
 }
 

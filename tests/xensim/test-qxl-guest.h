@@ -86,6 +86,16 @@ uint64_t qg_copy(struct qg *g, uint32_t surface, uint64_t image, int x, int y, i
 uint64_t qg_surface_image(struct qg *g, uint32_t surface, unsigned w, unsigned h);
 uint64_t qg_surface_cmd(struct qg *g, uint32_t id, bool create, unsigned w, unsigned h);
 uint64_t qg_cursor_set(struct qg *g, int x, int y, unsigned w, unsigned h);
+/* A cursor SET at (x, y) with any shape: type (SPICE_CURSOR_TYPE_*), size,
+ * hotspot, len bytes of data and the data_size the guest declares. */
+struct qg_cursor {
+    uint16_t type;
+    unsigned w, h, hot_x, hot_y;
+    const void *data;
+    size_t len;
+    uint32_t declared;
+};
+uint64_t qg_cursor_shape(struct qg *g, int x, int y, const struct qg_cursor *cur);
 uint64_t qg_cursor_move(struct qg *g, int x, int y);
 /* QXL_IO_UPDATE_AREA of a whole surface, synchronously. */
 void qg_update_area(struct qg *g, uint32_t surface, int w, int h);

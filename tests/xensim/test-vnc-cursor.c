@@ -212,27 +212,15 @@ static void assert_plain(struct viewer *v, uint32_t bg, const char *who)
 static uint64_t cursor_set(struct qg *g, uint16_t type, unsigned w, unsigned h, unsigned hx,
                            unsigned hy, const void *data, uint32_t len, uint32_t declared)
 {
-    uint64_t off = qg_alloc(g, sizeof(QXLCursorCmd));
-    uint64_t soff = qg_alloc(g, sizeof(QXLCursor) + len);
-    QXLCursorCmd *c = qg_ptr(g, off);
-    QXLCursor *s = qg_ptr(g, soff);
-    memset(c, 0, sizeof(*c));
-    memset(s, 0, sizeof(*s));
-    qg_track(g, off);
-    c->type = QXL_CURSOR_SET;
-    c->u.set.position = (QXLPoint16){.x = 100, .y = 100};
-    c->u.set.visible = 1;
-    c->u.set.shape = qg_addr(g, soff);
-    s->header.unique = g->next_id++;
-    s->header.type = type;
-    s->header.width = (uint16_t)w;
-    s->header.height = (uint16_t)h;
-    s->header.hot_spot_x = (uint16_t)hx;
-    s->header.hot_spot_y = (uint16_t)hy;
-    s->data_size = declared;
-    s->chunk.data_size = len;
-    memcpy(qg_ptr(g, soff + sizeof(QXLCursor)), data, len);
-    return off;
+    struct qg_cursor c = {.type = type,
+                          .w = w,
+                          .h = h,
+                          .hot_x = hx,
+                          .hot_y = hy,
+                          .data = data,
+                          .len = len,
+                          .declared = declared};
+    return qg_cursor_shape(g, 100, 100, &c);
 }
 
 static uint64_t cursor_hide(struct qg *g)
