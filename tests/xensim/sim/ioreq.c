@@ -315,6 +315,10 @@ static int try_buffered(xsim *x, struct xsim_server *s, const struct xsim_access
     return rc;
 }
 
+/* How long an access to a port the DM does not have bound waits to see
+ * whether the DM is exiting (its descriptors close before it is reaped). */
+#define DM_EXIT_GRACE_MS 1000
+
 /* Fill the slot, notify, wait for IORESP_READY.  Called with the lock held;
  * drops it while waiting and returns with it held. */
 static int sync_send(xsim *x, struct xsim_server *s, unsigned vcpu, ioreq_t *req)
@@ -322,8 +326,23 @@ static int sync_send(xsim *x, struct xsim_server *s, unsigned vcpu, ioreq_t *req
     ioreq_t *slot = &s->sync_page->vcpu_ioreq[vcpu];
     int efd = x->port_efd[s->vcpu_port[vcpu]];
     if (efd < 0) {
-        xsim_set_error(x, "vCPU %u: the DM has not bound its event channel (port %u)", vcpu,
-                       s->vcpu_port[vcpu]);
+        /* A DM that dies closes its event channels before it is a zombie:
+         * give it a moment to become one, so that a dead DM is reported
+         * as such and not as one that never bound its port. */
+        int pidfd = x->dm_pidfd;
+        bool exited = false;
+        if (pidfd >= 0) {
+            pthread_mutex_unlock(&x->lock);
+            struct pollfd p = {.fd = pidfd, .events = POLLIN};
+            exited = poll(&p, 1, DM_EXIT_GRACE_MS) > 0;
+            pthread_mutex_lock(&x->lock);
+        }
+        if (exited)
+            xsim_set_error(x, "vCPU %u: DM exited (its event channel port %u is closed)", vcpu,
+                           s->vcpu_port[vcpu]);
+        else
+            xsim_set_error(x, "vCPU %u: the DM has not bound its event channel (port %u)", vcpu,
+                           s->vcpu_port[vcpu]);
         return -1;
     }
     uint8_t *state = (uint8_t *)slot + 30; /* state:4 shares a byte with the flags */
