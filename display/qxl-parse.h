@@ -19,8 +19,10 @@
  * QEMU's simple display uses).  Only bulk pixel data stays in guest memory
  * (device BARs, which stay mapped as long as xendm runs): a bitmap held in
  * one chunk and surface memory are referenced in place, because bad pixels
- * are only wrong pictures.  Bitmaps spread over several chunks, QUIC data,
- * clip rectangles, paths, strings, cursor shapes and messages are copied.
+ * are only wrong pictures.  Bitmaps spread over several chunks, clip
+ * rectangles, paths, strings, cursor shapes and messages are copied.
+ * QUIC-compressed images are refused: spice-server aborts on a malformed
+ * stream, and only decoding one would check it (qxl-parse-draw.c).
  *
  * What is checked, beyond "every byte inside one active memory slot":
  * chunk chains (length, count, loops), sizes against what the enclosing

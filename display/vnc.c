@@ -38,9 +38,10 @@
  * modified; a writer may send a rectangle half old, half new, but it is
  * marked again after the copy, so every viewer converges on the frame (the
  * libvncserver threaded model; ThreadSanitizer reports this one race, in
- * copy_rect or fb.c's shadow writes, and it is intended).  A resize swaps the buffer only while
- * holding every client's sendMutex, taken with trylock so that main never
- * waits: a client busy sending makes the resize retry every
+ * copy_rect or fb.c's shadow writes, and it is intended).  A resize swaps
+ * the buffer only while holding every client's sendMutex, taken with
+ * trylock so that main never waits: a client busy sending makes the
+ * resize retry every
  * VNC_RESIZE_RETRY_MS, and one that keeps it busy for VNC_RESIZE_STALL_MS
  * is disconnected.  (rfbNewFramebuffer() would block main on a stalled
  * client's sendMutex, so the swap is done here on the same fields.)
@@ -1118,6 +1119,7 @@ struct vnc *vnc_start(const char *spec, GError **err)
     s->serverFormat.blueShift = 0;
     s->serverFormat.depth = 24; /* 32 bits per pixel, 24 of colour: what QEMU announces */
     s->desktopName = v->desktop;
+    s->cursor = NULL;       /* never libvncserver's software cursor: vnc-cursor.c */
     s->alwaysShared = TRUE; /* sharing is decided in hs_establish() */
     s->deferUpdateTime = VNC_DEFER_UPDATE_MS;
     s->deferPtrUpdateTime = 0; /* deferred pointer events need rfbProcessEvents */
