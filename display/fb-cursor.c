@@ -99,17 +99,6 @@ void fb_cursor_reset(void)
     tell_move();
 }
 
-const struct fb_cursor *fb_cursor_current(bool *visible, int *x, int *y)
-{
-    if (visible)
-        *visible = cur.visible && cur.shape;
-    if (x)
-        *x = cur.x;
-    if (y)
-        *y = cur.y;
-    return cur.shape;
-}
-
 struct fb_cursor_listener *fb_cursor_add_listener(const struct fb_cursor_listener_ops *ops,
                                                   void *opaque)
 {

@@ -231,14 +231,16 @@ static int fb_shadow_alloc(void)
     fb.tiles_y = (fb.height + FB_TILE_H - 1) / FB_TILE_H;
     fb.shadow = malloc((size_t)fb.height * fb.stride);
     fb.tile_rows = calloc((size_t)fb.tiles_x * fb.tiles_y, sizeof(uint64_t));
-    if (fb.shadow)
+    if (fb.shadow) {
         fb.shadow_img = pixman_image_create_bits(fb.format, (int)fb.width, (int)fb.height,
                                                  (uint32_t *)(void *)fb.shadow, (int)fb.stride);
+        if (fb.shadow_img)
+            pixman_image_set_destroy_function(fb.shadow_img, shadow_destroyed, fb.shadow);
+    }
     if (!fb.shadow_img || !fb.tile_rows) {
         fb_shadow_free();
         return -ENOMEM;
     }
-    pixman_image_set_destroy_function(fb.shadow_img, shadow_destroyed, fb.shadow);
     return 0;
 }
 

@@ -104,8 +104,6 @@ void fb_cursor_define(unsigned width, unsigned height, unsigned hot_x, unsigned 
 void fb_cursor_move(int x, int y);
 void fb_cursor_hide(void);
 void fb_cursor_reset(void);
-/* The current shape (NULL: none) and, if asked, whether it shows, where. */
-const struct fb_cursor *fb_cursor_current(bool *visible, int *x, int *y);
 
 /* Cursor listeners: define() with the new shape (NULL: none; valid for the
  * call only), move() with the hotspot and whether a shape shows.  A new
