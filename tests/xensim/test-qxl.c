@@ -93,6 +93,17 @@ static void start(struct dm_run *run, const char *dm, const struct xsim_config *
     g_assert_null(xsim_error(run->x));
 }
 
+/* The card alone: no VNC, no SPICE, 128 MiB of guest RAM. */
+static const char *const plain_args[] = {"-vnc",    "none",  "-serial", "null",
+                                         "-device", QXL_ARG, NULL};
+
+static void start_plain(struct dm_run *run, const char *dm, struct qg *g)
+{
+    struct xsim_config cfg = {.ram_mb = 128};
+    start(run, dm, &cfg, plain_args);
+    qg_probe(g, run->x);
+}
+
 /* What query-pci says about the QXL function: identity (class and its
  * name, vendor, device, subsystem), interrupt and every region, the ROM BAR
  * included, as "key=value" text. */
@@ -180,14 +191,13 @@ static void read_identity(struct dm_run *run, struct identity *id)
 
 static void test_identity(void)
 {
-    static const char *const args[] = {"-vnc", "none", "-serial", "null", "-device", QXL_ARG, NULL};
     struct xsim_config cfg = {.ram_mb = 128};
     struct identity *id[2];
     struct dm_run run;
 
     for (int i = 0; i < 2; i++) {
         id[i] = g_new0(struct identity, 1);
-        start(&run, i ? xendm_path() : qemu_path(), &cfg, args);
+        start(&run, i ? xendm_path() : qemu_path(), &cfg, plain_args);
         read_identity(&run, id[i]);
         dm_stop(&run);
     }
@@ -224,19 +234,18 @@ static void test_identity(void)
 
 static void test_videoram(void)
 {
-    static const char *const args[] = {"-vnc", "none", "-serial", "null", "-device", QXL_ARG, NULL};
     /* libxl: videoram=128 leaves 128 MiB + 1 MiB of the allowance */
     struct xsim_config cfg = {.ram_mb = 128, .max_extra_pages = (129u << 20) / 4096};
     struct dm_run run;
     GError *err = NULL;
 
     for (int i = 0; i < 2; i++) {
-        g_assert_true(dm_start(&run, i ? xendm_path() : qemu_path(), &cfg, args, &err));
+        g_assert_true(dm_start(&run, i ? xendm_path() : qemu_path(), &cfg, plain_args, &err));
         g_assert_no_error(err);
         dm_stop(&run);
     }
     cfg.max_extra_pages = (64u << 20) / 4096;
-    g_assert_false(dm_start(&run, xendm_path(), &cfg, args, &err));
+    g_assert_false(dm_start(&run, xendm_path(), &cfg, plain_args, &err));
     g_assert_nonnull(err);
     g_test_message("%s", err->message);
     g_assert_nonnull(strstr(err->message, "videoram"));
@@ -247,14 +256,11 @@ static void test_videoram(void)
  * mode: the text it prints looks the same on both DMs. */
 static struct image *seabios_text(const char *dm)
 {
-    static const char *const args[] = {"-vnc", "none", "-serial", "null", "-device", QXL_ARG, NULL};
-    struct xsim_config cfg = {.ram_mb = 128};
     struct dm_run run;
     struct qg g;
     GError *err = NULL;
 
-    start(&run, dm, &cfg, args);
-    qg_probe(&g, run.x);
+    start_plain(&run, dm, &g);
     const char *dir = g_getenv("SEABIOS_DIR");
     char *rom = g_build_filename(dir && *dir ? dir : "/usr/share/seabios", "vgabios-qxl.bin", NULL);
     if (access(rom, R_OK) != 0)
@@ -534,14 +540,11 @@ static void test_driver(gconstpointer data)
  * DMs must show the same picture, and the one the fills make. */
 static struct image *compat_mode(const char *dm)
 {
-    static const char *const args[] = {"-vnc", "none", "-serial", "null", "-device", QXL_ARG, NULL};
-    struct xsim_config cfg = {.ram_mb = 128};
     struct dm_run run;
     struct qg g;
     GError *err = NULL;
 
-    start(&run, dm, &cfg, args);
-    qg_probe(&g, run.x);
+    start_plain(&run, dm, &g);
     guest_outb((uint16_t)(g.io + QXL_IO_RESET), 0);
     QXLModes modes;
     guest_mem_read(g.rom_gpa + g.rom.modes_offset, &modes, sizeof(modes));

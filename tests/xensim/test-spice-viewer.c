@@ -703,16 +703,23 @@ static void *animate(void *data)
     return NULL;
 }
 
+/* Wait (at most 10 s) until xendm has handed spice-server n more draw
+ * commands. */
+static void wait_commands(gint64 n)
+{
+    gint64 commands = sutil_stat(t.run.qmp, "commands");
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (sutil_stat(t.run.qmp, "commands") < commands + n && g_get_monotonic_time() < deadline)
+        g_usleep(20000);
+}
+
 static void test_reconnect(void)
 {
     struct animator a = {.s = &t.s};
     pthread_t th;
     g_assert_cmpint(pthread_create(&th, NULL, animate, &a), ==, 0);
     /* let frames flow to the viewer, then kill it in the middle of them */
-    gint64 commands = sutil_stat(t.run.qmp, "commands");
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    while (sutil_stat(t.run.qmp, "commands") < commands + 50 && g_get_monotonic_time() < deadline)
-        g_usleep(20000); /* waiting for draw commands to flow, bounded */
+    wait_commands(50); /* frames flowing to the viewer */
     kill(t.viewer, SIGKILL);
     g_assert_true(sutil_wait(t.viewer, 5000, NULL));
     t.viewer = 0;
@@ -744,10 +751,7 @@ static void test_stopped_viewer(void)
     struct animator a = {.s = &t.s};
     pthread_t th;
     g_assert_cmpint(pthread_create(&th, NULL, animate, &a), ==, 0);
-    gint64 commands = sutil_stat(t.run.qmp, "commands");
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    while (sutil_stat(t.run.qmp, "commands") < commands + 200 && g_get_monotonic_time() < deadline)
-        g_usleep(20000); /* enough full frames to fill the viewer's socket, bounded */
+    wait_commands(200); /* enough full frames to fill the viewer's socket */
     a.stop = true;
     pthread_join(th, NULL);
     static const unsigned modes[][2] = {{640, 480}, {1024, 768}, {GUEST_W, GUEST_H}};
