@@ -9,8 +9,9 @@
  *   2. with VRAM tracking on, Xen's dirty-VRAM bitmap is fetched once
  *      (hv_track_dirty_vram) and every dirty page is mapped to the surface
  *      rows and columns it holds; only those tile rows are compared with a
- *      shadow copy (memcmp per tile row), and each changed tile contributes
- *      the exact bounding box of its changed pixels;
+ *      shadow copy (one memcmp per run of touched tiles in a row, tile by
+ *      tile only where it differs), and each changed tile contributes the
+ *      exact bounding box of its changed pixels;
  *   3. producer rectangles and changed tiles are merged in a pixman region;
  *      listeners get resize() if the size changed, then update() for each of
  *      the region's boxes (or its extents when there are too many).
@@ -62,6 +63,10 @@
  * 255 pixels apart.  Height 16 keeps unrelated changes a few text lines
  * apart in separate boxes.  A full-screen change is one box (pixman merges
  * the bands).  FB_TILE_W/FB_TILE_H may be overridden with -D for the bench.
+ * (The table was measured with a memcmp per tile row; compare_band() now
+ * compares a row's run of touched tiles in one memcmp, so the width mostly
+ * sets how tight the boxes are: bench/fb-dirty, all pages dirty and one
+ * pixel changed at 1080p, went from 2.6x to 1.1x a plain row memcmp.)
  */
 #ifndef FB_TILE_W
 #define FB_TILE_W 128 /* pixels */
@@ -260,6 +265,18 @@ static void fb_shadow_free(void)
     fb.shadow_valid = false;
 }
 
+void *fb_frame_alloc(size_t size)
+{
+    const size_t page = 4096;
+    if (!size || size > SIZE_MAX - page)
+        return NULL;
+    size = (size + page - 1) & ~(page - 1); /* aligned_alloc: a multiple of the alignment */
+    void *p = aligned_alloc(page, size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
 /* (Re)build the shadow and tile masks for the current surface. */
 static int fb_shadow_alloc(void)
 {
@@ -268,7 +285,7 @@ static int fb_shadow_alloc(void)
         return 0;
     fb.tiles_x = (fb.width + FB_TILE_W - 1) / FB_TILE_W;
     fb.tiles_y = (fb.height + FB_TILE_H - 1) / FB_TILE_H;
-    fb.shadow = malloc((size_t)fb.height * fb.stride);
+    fb.shadow = fb_frame_alloc((size_t)fb.height * fb.stride);
     fb.tile_rows = calloc((size_t)fb.tiles_x * fb.tiles_y, sizeof(uint64_t));
     if (fb.shadow) {
         fb.shadow_img = pixman_image_create_bits(fb.format, (int)fb.width, (int)fb.height,
@@ -302,7 +319,7 @@ int fb_set_surface(unsigned width, unsigned height, pixman_format_code_t format,
             return -EINVAL;
     } else {
         stride = (width * bpp + 3) & ~3u;
-        own = calloc(height, stride);
+        own = fb_frame_alloc((size_t)height * stride);
         if (!own)
             return -ENOMEM;
         data = own;
@@ -428,67 +445,127 @@ static void mark_bytes(uint64_t b0, uint64_t b1)
     }
 }
 
-/* First and last differing byte of two equal-length spans (known to differ). */
-static void diff_span(const uint8_t *a, const uint8_t *b, size_t n, size_t *first, size_t *last)
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "diff_span reads bytes out of words");
+
+static inline uint64_t load64(const uint8_t *p)
 {
-    size_t i = 0, j = n;
-    while (i + 8 <= n) {
-        uint64_t x, y;
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y)
-            break;
-        i += 8;
-    }
-    while (i < n && a[i] == b[i])
-        i++;
-    while (j >= i + 8) {
-        uint64_t x, y;
-        memcpy(&x, a + j - 8, 8);
-        memcpy(&y, b + j - 8, 8);
-        if (x != y)
-            break;
-        j -= 8;
-    }
-    while (j > i && a[j - 1] == b[j - 1])
-        j--;
-    *first = i;
-    *last = j - 1;
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
 }
 
-/* Compare one tile's touched rows with the shadow; add the bounding box of
- * what changed to *boxes. */
-static void compare_tile(unsigned tx, unsigned ty, uint64_t rows, pixman_box32_t *box, bool *hit)
+/* First and last differing byte of two equal-length spans, 8 bytes at a
+ * time (the lowest / highest set byte of their XOR); false if equal.
+ * Where the spans differ at both ends, as in a rewritten tile, it looks at
+ * two words only. */
+static bool diff_span(const uint8_t *a, const uint8_t *b, size_t n, size_t *first, size_t *last)
 {
-    unsigned x0 = tx * FB_TILE_W, y0 = ty * FB_TILE_H;
-    unsigned w = fb.width - x0 < FB_TILE_W ? fb.width - x0 : FB_TILE_W;
-    size_t off0 = (size_t)x0 * fb.bpp, len = (size_t)w * fb.bpp;
-    unsigned minx = UINT32_MAX, maxx = 0, miny = UINT32_MAX, maxy = 0;
-    fb.stats.tiles_compared++;
+    size_t i = 0;
+    for (;; i += 8) {
+        if (i + 8 > n) {
+            while (i < n && a[i] == b[i])
+                i++;
+            if (i == n)
+                return false;
+            break;
+        }
+        uint64_t x = load64(a + i) ^ load64(b + i);
+        if (x) {
+            i += (size_t)__builtin_ctzll(x) / 8;
+            break;
+        }
+    }
+    *first = i;
+    size_t j = n; /* bytes [j, n) are equal */
+    for (; j >= i + 8; j -= 8) {
+        uint64_t x = load64(a + j - 8) ^ load64(b + j - 8);
+        if (x) {
+            *last = j - 8 + 7 - (size_t)__builtin_clzll(x) / 8;
+            return true;
+        }
+    }
+    while (j > i + 1 && a[j - 1] == b[j - 1])
+        j--;
+    *last = j - 1;
+    return true;
+}
+
+/*
+ * Compare the touched rows of one band of tiles (ty) with the shadow.  Row
+ * by row, so memory is read in address order: a run of adjacent tiles
+ * touched in that row is one memcmp(); only a run that differs is looked
+ * at tile by tile, for each tile's exact extent, and is then copied to the
+ * shadow in one go.  (Tile by tile, with a compare and a copy per tile
+ * row, a 1080p pass took 2.5x a plain row memcmp + copy when every page
+ * was dirty; bench/fb-dirty.)  Writes the bounding boxes of the tiles that
+ * changed to boxes[] (fb.tiles_x entries of room) and returns how many;
+ * clears the band's touched-row masks.
+ */
+static int compare_band(unsigned ty, pixman_box32_t *boxes)
+{
+    uint64_t *mask = fb.tile_rows + (size_t)ty * fb.tiles_x;
+    const unsigned nt = fb.tiles_x, y0 = ty * FB_TILE_H;
+    const size_t tile_bytes = (size_t)FB_TILE_W * fb.bpp, row_bytes = (size_t)fb.width * fb.bpp;
+    uint64_t rows = 0;
+    for (unsigned tx = 0; tx < nt; tx++) {
+        rows |= mask[tx];
+        fb.stats.tiles_compared += mask[tx] != 0;
+    }
+    if (!rows)
+        return 0;
+    for (unsigned tx = 0; tx < nt; tx++)
+        boxes[tx] = (pixman_box32_t){INT32_MAX, 0, 0, 0}; /* x1 == INT32_MAX: unchanged */
     while (rows) {
         unsigned r = (unsigned)__builtin_ctzll(rows);
         rows &= rows - 1;
         unsigned y = y0 + r;
         if (y >= fb.height)
             break;
-        const uint8_t *src = fb.bits + (size_t)y * fb.stride + off0;
-        uint8_t *sh = fb.shadow + (size_t)y * fb.stride + off0;
-        if (!memcmp(src, sh, len))
-            continue;
-        size_t first, last;
-        diff_span(src, sh, len, &first, &last);
-        memcpy(sh + first, src + first, last - first + 1);
-        unsigned a = x0 + (unsigned)(first / fb.bpp), b = x0 + (unsigned)(last / fb.bpp);
-        minx = a < minx ? a : minx;
-        maxx = b > maxx ? b : maxx;
-        miny = y < miny ? y : miny;
-        maxy = y;
+        const uint8_t *src = fb.bits + (size_t)y * fb.stride;
+        uint8_t *sh = fb.shadow + (size_t)y * fb.stride;
+        const uint64_t bit = 1ull << r;
+        for (unsigned tx = 0; tx < nt;) {
+            if (!(mask[tx] & bit)) {
+                tx++;
+                continue;
+            }
+            unsigned ta = tx;
+            while (tx < nt && (mask[tx] & bit))
+                tx++;
+            size_t s0 = ta * tile_bytes, s1 = tx * tile_bytes < row_bytes ? tx * tile_bytes : row_bytes;
+            size_t first, last;
+            if (!memcmp(src + s0, sh + s0, s1 - s0) ||
+                !diff_span(src + s0, sh + s0, s1 - s0, &first, &last))
+                continue;
+            first += s0;
+            last += s0;
+            for (size_t t = first / tile_bytes; t <= last / tile_bytes; t++) {
+                size_t a = t * tile_bytes > first ? t * tile_bytes : first;
+                size_t b = (t + 1) * tile_bytes < last + 1 ? (t + 1) * tile_bytes : last + 1;
+                size_t f, l;
+                if (!diff_span(src + a, sh + a, b - a, &f, &l))
+                    continue;
+                int32_t xa = (int32_t)((a + f) / fb.bpp), xb = (int32_t)((a + l) / fb.bpp) + 1;
+                pixman_box32_t *bx = &boxes[t];
+                if (bx->x1 == INT32_MAX) {
+                    *bx = (pixman_box32_t){xa, (int32_t)y, xb, (int32_t)y + 1};
+                } else {
+                    bx->x1 = xa < bx->x1 ? xa : bx->x1;
+                    bx->x2 = xb > bx->x2 ? xb : bx->x2;
+                    bx->y2 = (int32_t)y + 1;
+                }
+            }
+            memcpy(sh + first, src + first, last - first + 1);
+        }
     }
-    if (miny == UINT32_MAX)
-        return;
-    fb.stats.tiles_changed++;
-    *box = (pixman_box32_t){(int32_t)minx, (int32_t)miny, (int32_t)maxx + 1, (int32_t)maxy + 1};
-    *hit = true;
+    int n = 0;
+    for (unsigned tx = 0; tx < nt; tx++) {
+        mask[tx] = 0;
+        if (boxes[tx].x1 != INT32_MAX)
+            boxes[n++] = boxes[tx]; /* n <= tx: entries already read */
+    }
+    fb.stats.tiles_changed += (uint64_t)n;
+    return n;
 }
 
 /* Copy the surface into the shadow for everything in region r. */
@@ -548,16 +625,7 @@ static void vram_scan(pixman_region32_t *out)
     /* compare the touched tiles; boxes are collected per tile row band */
     pixman_box32_t *boxes = g_newa(pixman_box32_t, fb.tiles_x);
     for (unsigned ty = 0; ty < fb.tiles_y; ty++) {
-        uint64_t *row = fb.tile_rows + (size_t)ty * fb.tiles_x;
-        int nb = 0;
-        for (unsigned tx = 0; tx < fb.tiles_x; tx++) {
-            if (!row[tx])
-                continue;
-            bool hit = false;
-            compare_tile(tx, ty, row[tx], &boxes[nb], &hit);
-            row[tx] = 0;
-            nb += hit;
-        }
+        int nb = compare_band(ty, boxes);
         if (nb) {
             pixman_region32_t band;
             pixman_region32_init_rects(&band, boxes, nb);

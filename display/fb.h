@@ -53,6 +53,12 @@ pixman_image_t *fb_image(void);
  * (untracked surfaces, before the first refresh).  The core writes it
  * during refresh passes, on the main thread. */
 pixman_image_t *fb_frame(void);
+
+/* A zeroed buffer of size bytes for a whole frame, page-aligned (free()
+ * it): frame copies run at half speed when the destination sits 16 bytes
+ * off the page-aligned guest VRAM, as malloc() places large blocks
+ * (8 MiB copied row by row: 570 us, 250 us aligned; AVX-512 memcpy). */
+void *fb_frame_alloc(size_t size);
 unsigned fb_width(void);
 unsigned fb_height(void);
 

@@ -123,6 +123,7 @@ static bool auth_ok(struct vnc *v, const uint8_t challenge[16], const uint8_t re
     memcpy(expect, challenge, 16);
     memcpy(key, v->password, sizeof(key));
     rfbEncryptBytes(expect, key);
+    explicit_bzero(key, sizeof(key));
     unsigned diff = 0;
     for (int i = 0; i < 16; i++)
         diff |= expect[i] ^ response[i];

@@ -782,7 +782,7 @@ static bool vnc_try_resize(struct vnc *v)
     if (nimg) {
         pixman_image_ref(nimg);
     } else {
-        nfb = calloc((size_t)w * h, 4);
+        nfb = fb_frame_alloc((size_t)w * h * 4);
         nimg = nfb ? pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w, (int)h, (uint32_t *)nfb,
                                               (int)w * 4)
                    : NULL;
@@ -1093,7 +1093,7 @@ struct vnc *vnc_start(const char *spec, GError **err)
     /* the published framebuffer */
     v->w = fb_width() ? fb_width() : VNC_DEFAULT_W;
     v->h = fb_height() ? fb_height() : VNC_DEFAULT_H;
-    v->rfb_fb = calloc((size_t)v->w * v->h, 4);
+    v->rfb_fb = fb_frame_alloc((size_t)v->w * v->h * 4);
     if (!v->rfb_fb) {
         vnc_fail(err, "-vnc: no memory for the framebuffer");
         goto fail;
@@ -1220,6 +1220,7 @@ void vnc_stop(struct vnc *v)
     pthread_mutex_destroy(&v->lock);
     pthread_mutex_destroy(&v->evlock);
     pthread_cond_destroy(&v->evcond);
+    explicit_bzero(v->password, sizeof(v->password));
     log_msg("vnc", "stopped");
     g_free(v);
 }
@@ -1238,7 +1239,7 @@ int vnc_set_password(struct vnc *v, const char *password)
 {
     if (!v || !v->password_on || !password)
         return -EINVAL;
-    memset(v->password, 0, sizeof(v->password));
+    explicit_bzero(v->password, sizeof(v->password));
     strncpy(v->password, password, 8); /* DES key: 8 significant characters */
     v->password_set = true;
     return 0;

@@ -432,6 +432,90 @@ static void test_fb_vram(void)
     tl_fini(&t);
 }
 
+/* The reported rectangles cover exactly the boxes given (n of them). */
+static bool tl_region_is(const struct tl *t, const pixman_box32_t *want, int n)
+{
+    pixman_region32_t got, exp;
+    pixman_region32_init_rects(&got, (const pixman_box32_t *)(void *)t->rects->data,
+                               (int)t->rects->len);
+    pixman_region32_init_rects(&exp, want, n);
+    bool same = pixman_region32_equal(&got, &exp);
+    pixman_region32_fini(&got);
+    pixman_region32_fini(&exp);
+    return same;
+}
+
+/* One row touched across every tile: changed and unchanged tiles in one
+ * run, a change across a tile edge, the last pixel of a row. */
+static void test_fb_vram_runs(void)
+{
+    fb_reset();
+    struct tl t;
+    tl_init(&t);
+    struct fb_stats a, b;
+    /* 1024x32x32: 8 tiles of 128 px, one row per page */
+    const unsigned W = 1024, H = 32, S = W * 4, PAGES = S * H / 4096;
+    uint8_t *vram = aligned_alloc(4096, (size_t)PAGES * 4096);
+    memset(vram, 0, (size_t)PAGES * 4096);
+    uint32_t *px = (uint32_t *)vram;
+    g_assert_cmpint(fb_set_surface(W, H, PIXMAN_x8r8g8b8, vram, S), ==, 0);
+    fb_track_vram(0x3000, PAGES, vram, 0);
+    fake_hv.dirty_vram_scripted = true;
+    struct fb_listener *l = fb_add_listener(&tl_ops, &t);
+    fb_refresh_now();
+    tl_clear(&t);
+
+    px[5 * W + 10] = 1;    /* tile 0 */
+    px[5 * W + 300] = 2;   /* tile 2 ... */
+    px[5 * W + 380] = 3;   /* ... to here; tiles 1, 3-6 unchanged */
+    px[5 * W + 1023] = 4;  /* tile 7, last pixel of the row */
+    px[6 * W + 127] = 5;   /* across the edge of tiles 0 and 1 */
+    px[6 * W + 128] = 6;
+    px[20 * W + 500] = 7;  /* another band, page not reported yet */
+    fake_hv_dirty_vram_page(5);
+    fake_hv_dirty_vram_page(6);
+    fb_get_stats(&a);
+    fb_refresh_now();
+    fb_get_stats(&b);
+    const pixman_box32_t want[] = {
+        {10, 5, 128, 7},     /* tile 0: x 10..127, rows 5..6 */
+        {128, 6, 129, 7},    /* tile 1 */
+        {300, 5, 381, 6},    /* tile 2 */
+        {1023, 5, 1024, 6},  /* tile 7 */
+    };
+    g_assert_true(tl_region_is(&t, want, 4));
+    g_assert_cmpuint(b.tiles_compared - a.tiles_compared, ==, 8);
+    g_assert_cmpuint(b.tiles_changed - a.tiles_changed, ==, 4);
+
+    /* the shadow took all of it: the same pages again report nothing */
+    tl_clear(&t);
+    fake_hv_dirty_vram_page(5);
+    fake_hv_dirty_vram_page(6);
+    fb_refresh_now();
+    g_assert_cmpuint(t.rects->len, ==, 0);
+
+    /* the pixel in row 20 shows once its page is reported */
+    fake_hv_dirty_vram_page(20);
+    fb_refresh_now();
+    const pixman_box32_t want20[] = {{500, 20, 501, 21}};
+    g_assert_true(tl_region_is(&t, want20, 1));
+
+    /* a whole changed row: one box, the full width */
+    tl_clear(&t);
+    for (unsigned x = 0; x < W; x++)
+        px[31 * W + x] = 0x00ffffff;
+    fake_hv_dirty_vram_page(31);
+    fb_refresh_now();
+    const pixman_box32_t want31[] = {{0, 31, (int32_t)W, 32}};
+    g_assert_true(tl_region_is(&t, want31, 1));
+
+    fb_remove_listener(l);
+    fb_track_vram(0, 0, NULL, 0);
+    g_assert_cmpint(fb_set_surface(320, 200, PIXMAN_x8r8g8b8, NULL, 0), ==, 0);
+    free(vram);
+    tl_fini(&t);
+}
+
 /* Wide rows (a page is half a row) and a surface that starts mid-page. */
 static void test_fb_vram_layout(void)
 {
@@ -1288,6 +1372,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fb/producer-rects", test_fb_producer_rects);
     g_test_add_func("/fb/vram", test_fb_vram);
     g_test_add_func("/fb/vram-layout", test_fb_vram_layout);
+    g_test_add_func("/fb/vram-runs", test_fb_vram_runs);
     g_test_add_func("/fb/timer", test_fb_timer);
     g_test_add_func("/vnc/spec", test_vnc_spec);
     g_test_add_func("/vnc/port-search", test_vnc_port_search);
