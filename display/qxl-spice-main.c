@@ -304,20 +304,77 @@ static const struct fb_listener_ops vga_listener_ops = {
     .update = vga_update,
 };
 
+static void vga_unlisten(struct qxl_spice *sp)
+{
+    if (sp->vga_linger)
+        g_source_remove(sp->vga_linger);
+    sp->vga_linger = 0;
+    if (sp->vga_listener)
+        fb_remove_listener(sp->vga_listener);
+    sp->vga_listener = NULL;
+}
+
+static gboolean vga_linger_done(gpointer data)
+{
+    struct qxl_spice *sp = data;
+
+    sp->vga_linger = 0;
+    if (spice_client_links() == 0 && sp->vga_listener) {
+        fb_remove_listener(sp->vga_listener);
+        sp->vga_listener = NULL;
+        pixman_region32_clear(&sp->vga_dirty); /* the next listener's full update covers it */
+        log_msg(TAG, "no SPICE client for %d s: VGA-mode updates paused",
+                SPICE_DISPLAY_LINGER_MS / 1000);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * VGA mode is drawn for SPICE clients only while someone can see it, as
+ * the simple display does (spice-display.c): from a client's first
+ * connection on (the fresh listener's first pass recreates the host
+ * primary and sends the whole frame at once, before the client's display
+ * channel asks) until SPICE_DISPLAY_LINGER_MS after the last one left.
+ * Without listeners the framebuffer core makes no refresh passes.  Main
+ * loop, outside spice-server's callbacks.  refresh: make that first pass
+ * now (not from the device's register handlers: the next tick does it).
+ */
+static void vga_listen(struct qxl_spice *sp, bool refresh)
+{
+    if (!sp->vga_dev || sp->own_server || !sp->server)
+        return; /* nobody can watch xendm's own server: no point drawing for it */
+    if (spice_client_links() > 0) {
+        if (sp->vga_linger)
+            g_source_remove(sp->vga_linger);
+        sp->vga_linger = 0;
+        if (!sp->vga_listener) {
+            sp->vga_listener = fb_add_listener(&vga_listener_ops, sp->vga_dev);
+            if (refresh)
+                fb_refresh_now();
+        }
+    } else if (sp->vga_listener && !sp->vga_linger) {
+        sp->vga_linger = g_timeout_add(SPICE_DISPLAY_LINGER_MS, vga_linger_done, sp);
+        g_source_set_name_by_id(sp->vga_linger, "qxl-vga-linger");
+    }
+}
+
+/* spice.c: SPICE clients came or went (deferred to the main loop). */
+static void vga_watch(void *opaque)
+{
+    vga_listen(opaque, true);
+}
+
 void qxl_spice_vga_display(struct qxl *s, bool on)
 {
     struct qxl_spice *sp = s->sp;
 
     if (on) {
-        /* nobody can watch xendm's own server: no point drawing for it */
-        if (!sp->own_server && sp->server && !sp->vga_listener)
-            sp->vga_listener = fb_add_listener(&vga_listener_ops, s);
+        sp->vga_dev = s;
+        vga_listen(sp, false);
         return;
     }
-    if (sp->vga_listener) {
-        fb_remove_listener(sp->vga_listener);
-        sp->vga_listener = NULL;
-    }
+    sp->vga_dev = NULL;
+    vga_unlisten(sp);
     vga_primary_destroy(sp);
 }
 
@@ -355,10 +412,8 @@ static void server_gone(void *opaque)
 {
     struct qxl_spice *sp = opaque;
 
-    if (sp->vga_listener) {
-        fb_remove_listener(sp->vga_listener);
-        sp->vga_listener = NULL;
-    }
+    vga_unlisten(sp);
+    sp->vga_dev = NULL;
     sp->server = NULL;
     sp->attached = false;
     vga_primary_destroy(sp);
@@ -420,7 +475,7 @@ int qxl_spice_init(struct qxl *s, char *err, size_t errlen)
     snprintf(path, sizeof(path), "pci/0000/%02x.%x", s->pd->devfn >> 3, s->pd->devfn & 7);
     spice_qxl_set_device_info(&sp->qin, path, 0, 1);
     if (!sp->own_server)
-        spice_display_claim(server_gone, sp);
+        spice_display_claim(server_gone, vga_watch, sp);
     return 0;
 
 fail:

@@ -121,8 +121,11 @@ struct qxl_spice {
     /* --- main thread --- */
     int evfd;
     guint ev_source;
-    /* VGA mode shown to SPICE clients (only with -spice) */
+    /* VGA mode shown to SPICE clients (only with -spice), listening to
+     * the framebuffer core while clients are connected (vga_watch()) */
+    struct qxl *vga_dev;  /* the device while it is in VGA mode */
     struct fb_listener *vga_listener;
+    guint vga_linger;     /* stop listening when it fires */
     uint8_t *vga_primary; /* the host primary surface's memory */
     unsigned vga_width, vga_height;
     pixman_region32_t vga_dirty; /* changed, not yet sent */

@@ -88,16 +88,6 @@
  * this much later (not measured: a pause long enough not to spin on a
  * host that is out of memory, short enough to look like one slow frame). */
 #define SPICE_OOM_RETRY_MS 100
-/*
- * The simple display listens to the framebuffer core only while SPICE
- * clients are connected, and for this long after the last one left: a
- * viewer reconnecting after a network drop, or a script taking screenshots
- * one connection at a time, then gets only what changed instead of a full
- * frame each time, and a guest nobody watches stops costing refresh passes
- * (each fetches Xen's dirty-VRAM bitmap, which pauses the domain) within
- * seconds.  Not measured: test-spice takes its screenshots well within it.
- */
-#define SPICE_DISPLAY_LINGER_MS 15000
 /* Cookies of the asynchronous surface calls (primary_destroy). */
 #define SPICE_COOKIE_DESTROY 1
 #define SPICE_COOKIE_CREATE  2

@@ -22,8 +22,6 @@ void spice_fail(char **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* spice-core.c's channel_event: a client channel connected, initialized or
  * closed (spice-server's info, valid until its DISCONNECTED returns). */
 void spice_channel_event(int event, SpiceChannelEventInfo *info);
-/* Client connections (channels) open on -spice's server now. */
-unsigned spice_client_links(void);
 
 /* ---- display/spice-display.c: the simple display ---- */
 

@@ -71,7 +71,9 @@ static struct {
     time_t expire_at;                 /* wall clock, when expires */
     bool claimed;                     /* a QXL device is the display */
     void (*claim_gone)(void *opaque); /* ... told when the server ended */
+    void (*claim_watch)(void *opaque); /* ... told when clients came or went */
     void *claim_opaque;
+    guint claim_watch_idle;
     GList *channels;   /* struct spice_chan, initialized channels */
     GHashTable *links; /* SpiceChannelEventInfo *: open client connections */
 } ss;
@@ -175,6 +177,26 @@ static void channel_qmp_event(int event, const SpiceChannelEventInfo *info)
     g_object_unref(b);
 }
 
+static gboolean claim_watch_idle(gpointer data)
+{
+    ss.claim_watch_idle = 0;
+    if (ss.claim_watch)
+        ss.claim_watch(ss.claim_opaque);
+    return G_SOURCE_REMOVE;
+}
+
+/* Client connections came or went (inside spice-server's channel event):
+ * the display looks again on the next main-loop turn. */
+static void clients_changed(void)
+{
+    if (!ss.claimed) {
+        spice_simple_watch_later();
+    } else if (ss.claim_watch && !ss.claim_watch_idle) {
+        ss.claim_watch_idle = g_idle_add(claim_watch_idle, NULL);
+        g_source_set_name_by_id(ss.claim_watch_idle, "spice-watch-claimant");
+    }
+}
+
 void spice_channel_event(int event, SpiceChannelEventInfo *info)
 {
     if (!info)
@@ -183,10 +205,10 @@ void spice_channel_event(int event, SpiceChannelEventInfo *info)
      * the display is brought up to date while the client logs in */
     if (event == SPICE_CHANNEL_EVENT_CONNECTED && ss.links) {
         g_hash_table_add(ss.links, info);
-        spice_simple_watch_later();
+        clients_changed();
     } else if (event == SPICE_CHANNEL_EVENT_DISCONNECTED && ss.links &&
                g_hash_table_remove(ss.links, info)) {
-        spice_simple_watch_later();
+        clients_changed();
     }
     if (event == SPICE_CHANNEL_EVENT_INITIALIZED) {
         struct spice_chan *c = g_new0(struct spice_chan, 1);
@@ -465,10 +487,14 @@ void spice_stop(void)
     spice_input_quiesce();
     spice_server_destroy(ss.server);
     ss.server = NULL;
+    if (ss.claim_watch_idle)
+        g_source_remove(ss.claim_watch_idle);
+    ss.claim_watch_idle = 0;
     if (ss.claim_gone)
         ss.claim_gone(ss.claim_opaque); /* the QXL device: no more spice-server calls */
     ss.claimed = false;
     ss.claim_gone = NULL;
+    ss.claim_watch = NULL;
     ss.claim_opaque = NULL;
     spice_simple_free();
     spice_input_fini();
@@ -487,10 +513,11 @@ SpiceServer *spice_display_server(void)
     return ss.server;
 }
 
-void spice_display_claim(void (*gone)(void *opaque), void *opaque)
+void spice_display_claim(void (*gone)(void *opaque), void (*watch)(void *opaque), void *opaque)
 {
     ss.claimed = true;
     ss.claim_gone = gone;
+    ss.claim_watch = watch;
     ss.claim_opaque = opaque;
 }
 

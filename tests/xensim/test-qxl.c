@@ -30,7 +30,10 @@
  *    (QXL_INTERRUPT_ERROR, a log line), xendm keeps answering QMP, and
  *    QXL_IO_RESET brings the device back: without -spice (xendm's own
  *    spice-server renders) gvnccapture and screendump show what it draws
- *    next, without any QXL_IO_UPDATE_AREA from the guest.
+ *    next, without any QXL_IO_UPDATE_AREA from the guest;
+ *  - VGA mode with -spice and nobody connected: no dirty-VRAM fetches at
+ *    all; a SPICE client gets the picture at once; 15 s after it left the
+ *    fetches stop again, and a new client gets the changed picture.
  * Ports: SPICE 5930-5939, VNC displays 20-29.
  */
 #include "config.h"
@@ -51,6 +54,7 @@
 #define QXL_ARG     "qxl-vga,vram_size_mb=64,ram_size_mb=64"
 #define SPICE_XENDM 5930
 #define SPICE_QEMU  5931
+#define SPICE_IDLE  5932
 #define VNC_XENDM   20 /* 5920 */
 #define W           640
 #define H           480
@@ -469,6 +473,61 @@ static void vga_mode_picture(struct qg *g, struct dm_run *run, int spice_port, b
     image_free(want);
 }
 
+/*
+ * VGA mode with -spice and no viewer (xl's vga='qxl' spice=1, vnc=0, nobody
+ * connected): xendm does no refresh work at all, a SPICE client still gets
+ * the picture at once, and the work stops again SPICE_DISPLAY_LINGER_MS
+ * (15 s) after the client left.
+ */
+static void test_vga_idle(void)
+{
+    char *spice = g_strdup_printf("port=%d,addr=127.0.0.1,disable-ticketing=on,image-compression=off",
+                                  SPICE_IDLE);
+    const char *args[] = {"-vnc", "none", "-serial", "null", "-spice", spice, "-device", QXL_ARG,
+                          NULL};
+    struct xsim_config cfg = {.ram_mb = 128};
+    struct dm_run run;
+    struct qg g;
+
+    start(&run, xendm_path(), &cfg, args);
+    qg_probe(&g, run.x);
+    const unsigned vw = 320, vh = 200;
+    static const uint16_t regs[][2] = {{4, 0}, {1, 320}, {2, 200}, {3, 32}, {4, 0x41}};
+    for (unsigned i = 0; i < G_N_ELEMENTS(regs); i++) {
+        guest_outw(0x1ce, regs[i][0]);
+        guest_outw(0x1cf, regs[i][1]);
+    }
+    guest_inb(0x3da);
+    guest_outb(0x3c0, 0x20);
+    struct image *want = image_new(vw, vh);
+    uint32_t *fb = (uint32_t *)(void *)g.ram;
+    for (unsigned y = 0; y < vh; y++)
+        for (unsigned x = 0; x < vw; x++) {
+            uint32_t c = (x * 7) << 16 | (y * 3 % 256) << 8 | 0x40;
+            fb[y * vw + x] = c;
+            image_set_pixel(want, x, y, c);
+        }
+    /* more than the longest refresh interval (fb.c FB_REFRESH_MAX_MS, 3 s) */
+    g_assert_cmpuint(sutil_dirty_fetches(run.x, 4000), ==, 0);
+
+    sutil_wait_shot(SPICE_IDLE, NULL, want, "VGA mode over SPICE, first client");
+    /* the client is gone, the display lingers: the screen is still watched */
+    g_assert_cmpuint(sutil_dirty_fetches(run.x, 4000), >, 0);
+    g_usleep(13 * G_USEC_PER_SEC); /* past the 15 s since the client left */
+    g_assert_cmpuint(sutil_dirty_fetches(run.x, 4000), ==, 0);
+
+    /* and a new client gets the picture again, changes included */
+    for (unsigned y = 0; y < vh / 2; y++)
+        for (unsigned x = 0; x < vw; x++) {
+            fb[y * vw + x] = 0x00ff8000 + x;
+            image_set_pixel(want, x, y, 0x00ff8000 + x);
+        }
+    sutil_wait_shot(SPICE_IDLE, NULL, want, "VGA mode over SPICE, after the pause");
+    image_free(want);
+    stop_clean(&run);
+    g_free(spice);
+}
+
 static void test_driver(gconstpointer data)
 {
     bool qemu = data != NULL;
@@ -797,6 +856,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/qxl/driver/xendm", NULL, test_driver);
     g_test_add_func("/qxl/compat-set-mode", test_compat);
     g_test_add_func("/qxl/malformed-commands", test_malformed);
+    g_test_add_func("/qxl/vga-mode-idle-without-client", test_vga_idle);
     int rc = g_test_run();
     sutil_cleanup();
     return rc;

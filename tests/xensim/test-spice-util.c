@@ -286,3 +286,12 @@ void sutil_assert_not_in_file(const char *path, const char *needle)
         g_error("%s contains \"%s\"", path, needle);
     g_free(text);
 }
+
+uint64_t sutil_dirty_fetches(xsim *x, unsigned ms)
+{
+    struct xsim_stats st;
+    xsim_stats_reset(x);
+    g_usleep((gulong)ms * 1000);
+    xsim_stats(x, &st);
+    return st.dirty_vram;
+}

@@ -50,6 +50,9 @@ struct image *sutil_shot(int port, const char *password);
  * SPICE_SCREEN_TIMEOUT_MS.  Returns the number of captures taken. */
 unsigned sutil_wait_shot(int port, const char *password, const struct image *want,
                          const char *what);
+/* The dirty-VRAM fetches the DM makes in the next ms milliseconds (each
+ * one pauses the domain on real Xen): 0 means no refresh work at all. */
+uint64_t sutil_dirty_fetches(xsim *x, unsigned ms);
 /* A message about how got differs from want (g_free). */
 char *sutil_diff(const struct image *got, const struct image *want);
 

@@ -120,6 +120,9 @@ static void test_screenshot(void)
           NULL, NULL);
     struct sguest s;
     sguest_start(&s, run.x, 1024, 768, 0);
+    /* no client yet: no refresh work at all (over more than fb.c's
+     * longest interval, 3 s); the first client still gets the picture */
+    g_assert_cmpuint(sutil_dirty_fetches(run.x, 4000), ==, 0);
     unsigned n = sutil_wait_shot(PORT_SHOT, NULL, s.want, "1024x768x32, whole picture");
     g_test_message("whole picture after %u capture(s)", n);
     gint64 frame = 1024 * 768 * 4, bytes = sutil_stat(run.qmp, "bytes"), copied;

@@ -169,6 +169,7 @@ struct xsim_stats {
     uint64_t pio, copy, pci_config, timeoffset, invalidate; /* by type */
     uint64_t sync, buffered, buffered_full_fallback;
     uint64_t unclaimed_reads, unclaimed_writes;
+    uint64_t dirty_vram; /* track_dirty_vram fetches (tracking on: nr > 0) */
     /* sync round trips measured at the guest: bucket i counts latencies in
      * [2^(i/4), 2^((i+1)/4)) ns (quarter-octave buckets). */
     uint64_t lat_hist[XSIM_LAT_BUCKETS];

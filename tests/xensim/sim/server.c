@@ -198,6 +198,10 @@ static int op_mem(xsim *x, uint16_t op, const void *p, struct reply *r)
         if (bytes > sizeof(r->buf) - sizeof(struct xsp_hdr))
             return -E2BIG;
         memset(payload(r), 0, bytes); /* no stale reply bytes past bit nr */
+        /* not under x->lock: a guest thread may hold it while it waits for
+         * this DM (an ioreq round trip) */
+        if (q->nr)
+            __atomic_fetch_add(&x->stats.dirty_vram, 1, __ATOMIC_RELAXED);
         rc = mem_dirty_vram(x, q->first, q->nr, payload(r));
         if (!rc)
             r->len = bytes;
