@@ -77,8 +77,10 @@
 _Static_assert(FB_TILE_H >= 1 && FB_TILE_H <= 64, "tile row mask is a uint64_t");
 
 /*
- * Refresh interval.  16 ms is one 60 Hz frame: a pass costs ~1 ms in the
- * worst case above, so 16 ms is <= 6% of a core while the screen changes.
+ * Refresh interval.  16 ms is about one 60 Hz frame (62.5 passes/s, the
+ * cadence being fixed, see tick_add()): a pass costs ~1 ms in the worst
+ * case above (1-2 ms at 1080p), so 16 ms is <= 6-12% of a core while the
+ * whole screen changes.
  * Idle, each pass costs ~0.1 ms of main-thread time (measured by
  * bench/vnc-display: mostly the poll wake-up and the dirty-VRAM round trip)
  * plus, on real Xen, one domain pause for track_dirty_vram.  Doubling
