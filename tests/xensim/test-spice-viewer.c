@@ -130,8 +130,12 @@ static void xvfb_start(void)
     g_free(lock);
     t.display = g_strdup_printf(":%d", X_DISPLAY);
     char *log = g_build_filename(sutil_tmpdir(), "xvfb.log", NULL);
-    char *argv[] = {"/usr/bin/Xvfb", t.display,   "-screen", "0",
-                    "1280x1024x24",  "-nolisten", "tcp",     NULL};
+    /* -noreset: by default the X server resets when its last client
+     * goes, which here is the viewer the reconnect test kills; a new
+     * viewer connecting during that reset once failed with "cannot open
+     * display" */
+    char *argv[] = {"/usr/bin/Xvfb", t.display, "-screen", "0",        "1280x1024x24",
+                    "-nolisten",     "tcp",     "-noreset", NULL};
     t.xvfb = sutil_spawn(argv, NULL, log);
     gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     char *probe[] = {"/usr/bin/xdotool", "getdisplaygeometry", NULL};
