@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The command line: libxl's qemu-style argv (xl-contract.md §1.4) into one
- * struct config (src/config.h).
+ * struct config (src/config.h).  -chardev, -serial, -mon and -qmp are
+ * parsed in cmdline-chardev.c, -spice in cmdline-spice.c (shared helpers:
+ * cmdline-priv.h).
  *
  * Parses, in argv order: -xen-domid, -no-shutdown, -S, -name; -chardev
  * (socket with path=/fd=/host=,port=, pty, null, file, spicevmc), -mon
@@ -42,8 +44,9 @@
 #include <glib.h>
 
 #include "src/cmdline.h"
-#include "src/opts.h"
+#include "src/cmdline-priv.h"
 #include "src/secret.h"
+#include "src/opts.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -94,17 +97,7 @@ static const char *const config_devices_not_yet[] = {
     "xen-pvdevice",
 };
 
-/* What only exists while parsing. */
-struct config_pstate {
-    bool domid_given;
-    bool accel_xen;
-    unsigned compat_monitors; /* -qmp seen so far: compat_monitorN */
-    const char **mon_option;  /* per cfg->monitors[i]: the option that made it */
-};
-
-static int config_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int config_fail(const char *fmt, ...)
+int config_fail(const char *fmt, ...)
 {
     va_list ap;
 
@@ -117,7 +110,7 @@ static int config_fail(const char *fmt, ...)
 }
 
 /* opts_parse, with its message printed. */
-static struct opts *config_opts(const char *option, const char *arg, const char *implied)
+struct opts *config_opts(const char *option, const char *arg, const char *implied)
 {
     char *err = NULL;
     struct opts *o = opts_parse(option, arg, implied, &err);
@@ -130,7 +123,7 @@ static struct opts *config_opts(const char *option, const char *arg, const char 
 }
 
 /* -1 with a message naming the first key nobody looked at. */
-static int config_refuse_unused(struct opts *o)
+int config_refuse_unused(struct opts *o)
 {
     const char *key = opts_first_unused(o);
 
@@ -142,7 +135,7 @@ static int config_refuse_unused(struct opts *o)
 }
 
 /* The whole of s, decimal or 0x hex: 0, -EINVAL, -ERANGE (as opts.c). */
-static int config_strtou64(const char *s, const char **end, uint64_t *out)
+int config_strtou64(const char *s, const char **end, uint64_t *out)
 {
     unsigned base = 10;
     uint64_t v = 0;
@@ -176,7 +169,7 @@ static int config_strtou64(const char *s, const char **end, uint64_t *out)
 }
 
 /* A plain number argument ("-xen-domid 7"), within [min, max]. */
-static int config_number(const char *option, const char *text, uint64_t min, uint64_t max,
+int config_number(const char *option, const char *text, uint64_t min, uint64_t max,
                          uint64_t *out)
 {
     int r = config_strtou64(text, NULL, out);
@@ -193,7 +186,7 @@ static int config_number(const char *option, const char *text, uint64_t min, uin
  * A QEMU size: a number with an optional suffix B, K, M, G or T (either
  * case, powers of 1024); without one, `unit` applies ('B' or 'M').
  */
-static int config_size(const char *text, char unit, uint64_t *bytes)
+int config_size(const char *text, char unit, uint64_t *bytes)
 {
     const char *end;
     uint64_t v, mul;
@@ -229,7 +222,7 @@ static int config_size(const char *text, char unit, uint64_t *bytes)
 }
 
 /* QEMU's rule for ids: a letter, then letters, digits, '-', '.', '_'. */
-static bool config_id_ok(const char *id)
+bool config_id_ok(const char *id)
 {
     if (!g_ascii_isalpha(id[0]))
         return false;
@@ -237,367 +230,6 @@ static bool config_id_ok(const char *id)
         if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
             return false;
     return true;
-}
-
-/* ------------------------------------------------------------ chardevs */
-
-const struct config_chardev *config_chardev_find(const struct config *cfg, const char *id)
-{
-    for (unsigned i = 0; i < cfg->n_chardevs; i++)
-        if (!strcmp(cfg->chardevs[i].id, id))
-            return &cfg->chardevs[i];
-    return NULL;
-}
-
-/* A new chardev `id` (valid until the next one is added), or NULL. */
-static struct config_chardev *config_chardev_new(struct config *cfg, const char *option,
-                                                 const char *id,
-                                                 enum config_chardev_backend backend)
-{
-    struct config_chardev *c;
-
-    if (config_chardev_find(cfg, id)) {
-        config_fail("%s: id=%s: a chardev with this id already exists", option, id);
-        return NULL;
-    }
-    cfg->chardevs = g_renew(struct config_chardev, cfg->chardevs, cfg->n_chardevs + 1);
-    c = &cfg->chardevs[cfg->n_chardevs++];
-    *c = (struct config_chardev){.id = g_strdup(id), .backend = backend, .fd = -1};
-    return c;
-}
-
-static void config_chardev_clear(struct config_chardev *c)
-{
-    g_free(c->id);
-    g_free(c->path);
-    g_free(c->host);
-    g_free(c->port);
-    g_free(c->name);
-}
-
-/* server=, wait= and the legacy "nowait" of a socket. */
-static int config_socket_flags(struct opts *o, struct config_chardev *c)
-{
-    bool nowait;
-
-    if (opts_get_bool(o, "server", false, &c->server) < 0)
-        return -1;
-    if (opts_get(o, "nowait")) {
-        if (opts_get(o, "wait"))
-            return config_fail("%s: wait= and nowait: both given", o->option);
-        if (opts_get_bool(o, "nowait", false, &nowait) < 0)
-            return -1;
-        c->wait = !nowait;
-    } else if (opts_get_bool(o, "wait", true, &c->wait) < 0) {
-        return -1;
-    }
-    if (!c->server)
-        c->wait = false;
-    return 0;
-}
-
-static int config_tcp_port(const char *option, const char *port)
-{
-    uint64_t v;
-
-    if (config_strtou64(port, NULL, &v) < 0 || v < 1 || v > 65535)
-        return config_fail("%s: port=%s: not a port number (1-65535)", option, port);
-    return 0;
-}
-
-/* -chardev BACKEND,id=ID,... */
-static int config_opt_chardev(struct config *cfg, struct config_pstate *ps, const char *opt,
-                              const char *arg)
-{
-    struct opts *o = config_opts(opt, arg, "backend");
-    struct config_chardev *c = NULL;
-    const char *backend, *id;
-    int r = -1;
-
-    if (!o)
-        return -1;
-    backend = opts_get(o, "backend");
-    id = opts_get(o, "id");
-    if (!backend || !*backend) {
-        config_fail("%s: %s: missing backend", opt, arg);
-        goto out;
-    }
-    if (!id) {
-        config_fail("%s: %s: missing id=", opt, arg);
-        goto out;
-    }
-    if (!config_id_ok(id)) {
-        config_fail("%s: id=%s: not a valid id (a letter, then letters, digits, '-', '.', '_')",
-                    opt, id);
-        goto out;
-    }
-
-    if (!strcmp(backend, "socket")) {
-        const char *path = opts_get(o, "path"), *fd = opts_get(o, "fd");
-        const char *host = opts_get(o, "host"), *port = opts_get(o, "port");
-        uint64_t n;
-
-        if (!!path + !!fd + !!(host || port) != 1) {
-            config_fail("%s: id=%s: socket needs one of path=, fd= or host=,port=", opt, id);
-            goto out;
-        }
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_SOCKET);
-        if (!c)
-            goto out;
-        if (path) {
-            if (!*path) {
-                config_fail("%s: id=%s: path=: empty", opt, id);
-                goto out;
-            }
-            c->addr = CONFIG_SOCKET_UNIX;
-            c->path = g_strdup(path);
-        } else if (fd) {
-            if (opts_get_u64(o, "fd", 0, INT32_MAX, &n) < 0)
-                goto out;
-            c->addr = CONFIG_SOCKET_FD;
-            c->fd = (int)n;
-        } else {
-            if (!port) {
-                config_fail("%s: id=%s: host= without port=", opt, id);
-                goto out;
-            }
-            if (config_tcp_port(opt, port) < 0)
-                goto out;
-            c->addr = CONFIG_SOCKET_TCP;
-            c->host = g_strdup(host ? host : "");
-            c->port = g_strdup(port);
-        }
-        if (config_socket_flags(o, c) < 0)
-            goto out;
-    } else if (!strcmp(backend, "pty")) {
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_PTY);
-    } else if (!strcmp(backend, "null")) {
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_NULL);
-    } else if (!strcmp(backend, "file")) {
-        const char *path = opts_get(o, "path");
-
-        if (!path || !*path) {
-            config_fail("%s: id=%s: file needs path=", opt, id);
-            goto out;
-        }
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_FILE);
-        if (!c)
-            goto out;
-        c->path = g_strdup(path);
-        if (opts_get_bool(o, "append", false, &c->append) < 0)
-            goto out;
-    } else if (!strcmp(backend, "spicevmc")) {
-        const char *name = opts_get(o, "name");
-
-        if (!name || !*name) {
-            config_fail("%s: id=%s: spicevmc needs name=", opt, id);
-            goto out;
-        }
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_SPICEVMC);
-        if (!c)
-            goto out;
-        c->name = g_strdup(name);
-    } else {
-        config_fail("%s: %s: backend not supported (socket, pty, null, file, spicevmc)", opt,
-                    backend);
-        goto out;
-    }
-    if (!c)
-        goto out;
-    r = config_refuse_unused(o);
-out:
-    opts_free(o);
-    return r;
-}
-
-/*
- * The short chardev specs of -serial and -qmp: pty, null, file:PATH,
- * unix:PATH[,server=on,wait=off], tcp:[HOST]:PORT[,server=on,wait=off].
- * Returns the new chardev's index, or -1.
- */
-static int config_compat_chardev(struct config *cfg, const char *opt, const char *spec,
-                                 const char *id)
-{
-    struct config_chardev *c;
-    struct opts *o = NULL;
-    const char *rest;
-    int r = -1;
-
-    if (!strcmp(spec, "pty") || !strcmp(spec, "null")) {
-        c = config_chardev_new(cfg, opt, id,
-                               spec[0] == 'p' ? CONFIG_CHARDEV_PTY : CONFIG_CHARDEV_NULL);
-        return c ? (int)(cfg->n_chardevs - 1) : -1;
-    }
-    if (g_str_has_prefix(spec, "file:")) {
-        if (!spec[5])
-            return config_fail("%s: %s: missing the file name", opt, spec);
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_FILE);
-        if (!c)
-            return -1;
-        c->path = g_strdup(spec + 5); /* verbatim, commas included, as QEMU */
-        return (int)(cfg->n_chardevs - 1);
-    }
-    if (g_str_has_prefix(spec, "unix:")) {
-        const char *path;
-
-        o = config_opts(opt, spec + 5, "path");
-        if (!o)
-            return -1;
-        path = opts_get(o, "path");
-        if (!path || !*path) {
-            config_fail("%s: %s: missing the socket path", opt, spec);
-            goto out;
-        }
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_SOCKET);
-        if (!c)
-            goto out;
-        c->addr = CONFIG_SOCKET_UNIX;
-        c->path = g_strdup(path);
-    } else if (g_str_has_prefix(spec, "tcp:")) {
-        const char *colon = strchr(spec + 4, ':');
-        g_autofree char *host = NULL;
-        g_autofree char *port = NULL;
-
-        if (!colon)
-            return config_fail("%s: %s: expected tcp:[HOST]:PORT", opt, spec);
-        host = g_strndup(spec + 4, colon - (spec + 4));
-        rest = colon + 1 + strcspn(colon + 1, ",");
-        port = g_strndup(colon + 1, rest - (colon + 1));
-        if (config_tcp_port(opt, port) < 0)
-            return -1;
-        o = config_opts(opt, *rest ? rest + 1 : "", NULL);
-        if (!o)
-            return -1;
-        c = config_chardev_new(cfg, opt, id, CONFIG_CHARDEV_SOCKET);
-        if (!c)
-            goto out;
-        c->addr = CONFIG_SOCKET_TCP;
-        c->host = g_steal_pointer(&host);
-        c->port = g_steal_pointer(&port);
-    } else {
-        return config_fail("%s: %s: not supported", opt, spec);
-    }
-    if (config_socket_flags(o, c) < 0 || config_refuse_unused(o) < 0)
-        goto out;
-    r = (int)(cfg->n_chardevs - 1);
-out:
-    opts_free(o);
-    return r;
-}
-
-/* -serial SPEC: one COM port, in order; "none" adds none (QEMU). */
-static int config_opt_serial(struct config *cfg, struct config_pstate *ps, const char *opt,
-                             const char *arg)
-{
-    char label[16];
-    int idx;
-
-    if (!strcmp(arg, "none"))
-        return 0;
-    if (cfg->n_serial == CONFIG_MAX_SERIAL)
-        return config_fail("%s: %s: too many serial ports (max %u)", opt, arg, CONFIG_MAX_SERIAL);
-    snprintf(label, sizeof(label), "serial%u", cfg->n_serial);
-    idx = config_compat_chardev(cfg, opt, arg, label);
-    if (idx < 0)
-        return -1;
-    cfg->serial[cfg->n_serial++] = (unsigned)idx;
-    return 0;
-}
-
-/* ------------------------------------------------------------ monitors */
-
-static void config_monitor_add(struct config *cfg, struct config_pstate *ps, const char *opt,
-                               const char *chardev, bool pretty)
-{
-    cfg->monitors = g_renew(struct config_monitor, cfg->monitors, cfg->n_monitors + 1);
-    ps->mon_option = g_renew(const char *, ps->mon_option, cfg->n_monitors + 1);
-    cfg->monitors[cfg->n_monitors] =
-        (struct config_monitor){.chardev_id = g_strdup(chardev), .pretty = pretty};
-    ps->mon_option[cfg->n_monitors] = opt;
-    cfg->n_monitors++;
-}
-
-/* -mon [chardev=]ID,mode=control[,pretty=on|off] */
-static int config_opt_mon(struct config *cfg, struct config_pstate *ps, const char *opt,
-                          const char *arg)
-{
-    struct opts *o = config_opts(opt, arg, "chardev");
-    const char *chardev, *mode;
-    bool pretty;
-    int r = -1;
-
-    if (!o)
-        return -1;
-    chardev = opts_get(o, "chardev");
-    mode = opts_get(o, "mode");
-    opts_get(o, "id"); /* QEMU accepts a name for the monitor; nothing uses it */
-    if (!chardev || !*chardev) {
-        config_fail("%s: %s: missing chardev=", opt, arg);
-        goto out;
-    }
-    if (!mode) {
-        config_fail("%s: %s: mode=readline (the default) is not supported: use mode=control", opt,
-                    arg);
-        goto out;
-    }
-    if (strcmp(mode, "control")) {
-        config_fail("%s: mode=%s: not supported (only mode=control)", opt, mode);
-        goto out;
-    }
-    if (opts_get_bool(o, "pretty", false, &pretty) < 0 || config_refuse_unused(o) < 0)
-        goto out;
-    config_monitor_add(cfg, ps, opt, chardev, pretty);
-    r = 0;
-out:
-    opts_free(o);
-    return r;
-}
-
-/* -qmp chardev:ID | SPEC (unix:PATH,server=on,wait=off ...), -qmp-pretty */
-static int config_opt_qmp(struct config *cfg, struct config_pstate *ps, const char *opt,
-                          const char *arg)
-{
-    bool pretty = !strcmp(opt, "-qmp-pretty");
-    char label[32];
-    int idx;
-
-    snprintf(label, sizeof(label), "compat_monitor%u", ps->compat_monitors++);
-    if (g_str_has_prefix(arg, "chardev:")) {
-        config_monitor_add(cfg, ps, opt, arg + 8, pretty);
-        return 0;
-    }
-    idx = config_compat_chardev(cfg, opt, arg, label);
-    if (idx < 0)
-        return -1;
-    config_monitor_add(cfg, ps, opt, label, pretty);
-    return 0;
-}
-
-/* After the last word: every monitor on its own listening socket. */
-static int config_monitors_resolve(struct config *cfg, struct config_pstate *ps)
-{
-    for (unsigned i = 0; i < cfg->n_monitors; i++) {
-        struct config_monitor *m = &cfg->monitors[i];
-        const struct config_chardev *c = config_chardev_find(cfg, m->chardev_id);
-        const char *opt = ps->mon_option[i];
-
-        if (!c)
-            return config_fail("%s: chardev=%s: no such -chardev", opt, m->chardev_id);
-        if (c->backend != CONFIG_CHARDEV_SOCKET)
-            return config_fail("%s: chardev=%s: not a socket chardev", opt, m->chardev_id);
-        if (!c->server)
-            return config_fail("%s: chardev=%s: not a listening socket (server=on)", opt,
-                               m->chardev_id);
-        m->chardev = (unsigned)(c - cfg->chardevs);
-        for (unsigned j = 0; j < i; j++)
-            if (cfg->monitors[j].chardev == m->chardev)
-                return config_fail("%s: chardev=%s: already used by another monitor", opt,
-                                   m->chardev_id);
-        for (unsigned j = 0; j < cfg->n_serial; j++)
-            if (cfg->serial[j] == m->chardev)
-                return config_fail("%s: chardev=%s: already used by -serial", opt, m->chardev_id);
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------- machine */
@@ -1079,171 +711,6 @@ static int config_opt_vnc(struct config *cfg, struct config_pstate *ps, const ch
     if (cfg->vnc && !*cfg->vnc)
         return config_fail("%s: empty value", opt);
     return 0;
-}
-
-/* ---------------------------------------------------------- -spice */
-
-static const char *const config_spice_ic_names[] = {
-    [CONFIG_SPICE_IC_AUTO_GLZ] = "auto_glz",
-    [CONFIG_SPICE_IC_AUTO_LZ] = "auto_lz",
-    [CONFIG_SPICE_IC_QUIC] = "quic",
-    [CONFIG_SPICE_IC_GLZ] = "glz",
-    [CONFIG_SPICE_IC_LZ] = "lz",
-    [CONFIG_SPICE_IC_LZ4] = "lz4",
-    [CONFIG_SPICE_IC_OFF] = "off",
-};
-static const char *const config_spice_sv_names[] = {
-    [CONFIG_SPICE_SV_OFF] = "off",
-    [CONFIG_SPICE_SV_ALL] = "all",
-    [CONFIG_SPICE_SV_FILTER] = "filter",
-};
-
-/* The -spice value with every password= value replaced by "***", for
- * messages (",," escapes kept intact). */
-static char *config_spice_redact(const char *text)
-{
-    GString *s = g_string_new(NULL);
-    const char *p = text;
-
-    while (*p) {
-        bool secret = g_str_has_prefix(p, "password=");
-        if (secret) {
-            g_string_append(s, "password=***");
-            p += strlen("password=");
-        }
-        while (*p && !(p[0] == ',' && p[1] != ',')) {
-            size_t n = (p[0] == ',') ? 2 : 1;
-            if (!secret)
-                g_string_append_len(s, p, (gssize)n);
-            p += n;
-        }
-        if (*p) {
-            g_string_append_c(s, ',');
-            p++;
-        }
-    }
-    return g_string_free(s, FALSE);
-}
-
-static int config_spice_enum(struct opts *o, const char *key, const char *const *names, unsigned n,
-                             int def, int *out)
-{
-    const char *v = opts_get(o, key);
-
-    *out = def;
-    if (!v)
-        return 0;
-    for (unsigned i = 0; i < n; i++)
-        if (!strcmp(v, names[i])) {
-            *out = (int)i;
-            return 0;
-        }
-    GString *list = g_string_new(NULL);
-    for (unsigned i = 0; i < n; i++)
-        g_string_append_printf(list, "%s%s", i ? ", " : "", names[i]);
-    config_fail("%s: %s=%s: not one of %s", o->option, key, v, list->str);
-    g_string_free(list, TRUE);
-    return -1;
-}
-
-/*
- * -spice: the keys libxl writes (port, tls-port, addr, disable-ticketing,
- * password, agent-mouse, disable-copy-paste, image-compression,
- * streaming-video) and a few of QEMU's it does not (x509-dir, ipv4, ipv6,
- * disable-agent-file-xfer).  The password is never printed: a message
- * about the value quotes it with the password replaced by "***".
- */
-static int config_opt_spice(struct config *cfg, struct config_pstate *ps, const char *opt,
-                            const char *arg)
-{
-    struct config_spice *sp = &cfg->spice;
-    char *err = NULL;
-    struct opts *o = opts_parse(opt, arg, NULL, &err);
-    uint64_t port, tls_port;
-    int ic, sv, r = -1;
-
-    if (!o) {
-        /* the message may quote a value: say it again about the redacted text */
-        secret_free(err);
-        char *redacted = config_spice_redact(arg);
-        struct opts *o2 = opts_parse(opt, redacted, NULL, &err);
-        config_fail("%s", err ? err : "-spice: malformed value");
-        opts_free(o2);
-        g_free(err);
-        g_free(redacted);
-        return -1;
-    }
-    if (sp->enabled) {
-        config_fail("%s: given twice", opt);
-        goto out;
-    }
-    g_free(sp->addr);
-    g_free(sp->x509_dir);
-    secret_free(sp->password);
-    *sp = (struct config_spice){.enabled = true, .agent_mouse = true};
-    if (opts_get_u64(o, "port", 0, 65535, &port) < 0 ||
-        opts_get_u64(o, "tls-port", 0, 65535, &tls_port) < 0)
-        goto out;
-    sp->port = (int)port;
-    sp->tls_port = (int)tls_port;
-    const char *addr = opts_get(o, "addr");
-    if (addr && *addr)
-        sp->addr = g_strdup(addr);
-    const char *x509 = opts_get(o, "x509-dir");
-    if (x509) {
-        if (!*x509) {
-            config_fail("%s: x509-dir=: empty", opt);
-            goto out;
-        }
-        sp->x509_dir = g_strdup(x509);
-    }
-    const char *pw = opts_get(o, "password");
-    if (pw) {
-        sp->password = g_strdup(pw);
-        secret_wipe((char *)pw); /* the parsed copy, ours: freed with o */
-    }
-    if (opts_get_bool(o, "disable-ticketing", false, &sp->disable_ticketing) < 0 ||
-        opts_get_bool(o, "agent-mouse", true, &sp->agent_mouse) < 0 ||
-        opts_get_bool(o, "disable-copy-paste", false, &sp->disable_copy_paste) < 0 ||
-        opts_get_bool(o, "disable-agent-file-xfer", false, &sp->disable_agent_file_xfer) < 0 ||
-        opts_get_bool(o, "ipv4", false, &sp->ipv4) < 0 ||
-        opts_get_bool(o, "ipv6", false, &sp->ipv6) < 0)
-        goto out;
-    if (config_spice_enum(o, "image-compression", config_spice_ic_names,
-                          G_N_ELEMENTS(config_spice_ic_names), CONFIG_SPICE_IC_AUTO_GLZ, &ic) < 0 ||
-        config_spice_enum(o, "streaming-video", config_spice_sv_names,
-                          G_N_ELEMENTS(config_spice_sv_names), CONFIG_SPICE_SV_OFF, &sv) < 0)
-        goto out;
-    sp->image_compression = (enum config_spice_ic)ic;
-    sp->streaming_video = (enum config_spice_sv)sv;
-    const char *unused = opts_first_unused(o);
-    if (unused) {
-        /* not config_refuse_unused(): that quotes the value */
-        config_fail("%s: %s=: unknown or unsupported parameter", opt, unused);
-        goto out;
-    }
-    if (!sp->port && !sp->tls_port) {
-        config_fail("%s: neither port= nor tls-port= is set (one must be non-zero)", opt);
-        goto out;
-    }
-    if (sp->tls_port && !sp->x509_dir) {
-        config_fail("%s: tls-port=%d: needs x509-dir= (the directory with ca-cert.pem, "
-                    "server-cert.pem and server-key.pem)",
-                    opt, sp->tls_port);
-        goto out;
-    }
-    if (sp->ipv4 && sp->ipv6) {
-        config_fail("%s: ipv4=on and ipv6=on: choose one", opt);
-        goto out;
-    }
-    if (sp->password && sp->disable_ticketing) {
-        config_fail("%s: password= and disable-ticketing=on: choose one", opt);
-        goto out;
-    }
-    r = 0;
-out:
-    opts_free(o);
-    return r;
 }
 
 static int config_opt_keymap(struct config *cfg, struct config_pstate *ps, const char *opt,
