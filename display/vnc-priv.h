@@ -49,16 +49,14 @@
  * vnc-out sleeps this long after being woken before it encodes, so the
  * rectangles of one refresh pass go out as one FramebufferUpdate: the
  * listener's part of a pass takes 0.07-0.4 ms (measured with two viewers,
- * see FB_MAX_UPDATE_RECTS in fb.c), inside 1 ms.  libvncserver's default
- * is 5 ms, and it is all latency: at 1080p with one raw viewer, pass +
- * 5 ms + transfer + the guest's next frame came to ~16 ms, so frames
- * missed the next 16 ms refresh (bench/vnc-display 1 viewer: 52-58
- * frames/s at 5 ms, 62.4 at 1 ms, the refresh's own 62.5).  Not 0: the
- * sleep is what lets a pass finish marking.  (libvncserver's vnc-out also
- * polls at this period while its client is not yet RFB_NORMAL; ours only
- * start once our own handshake has reached RFB_NORMAL, vnc-handshake.c.)
+ * see FB_MAX_UPDATE_RECTS in fb.c), well inside 5 ms.  libvncserver's
+ * default; measured end to end, a full 1024x768 frame reaches two loopback
+ * viewers 10-13 ms after the pass (raw or ZRLE), 5 ms of it this sleep.
+ * Tried at 1 ms (2026-11-23): one raw 1080p viewer 62.4 frames/s instead
+ * of 61.8, but test-vnc-cursor then lost a cursor shape change in 2 of 12
+ * runs (0 of 10 at 5 ms), a race not yet understood; kept at 5.
  */
-#define VNC_DEFER_UPDATE_MS 1
+#define VNC_DEFER_UPDATE_MS 5
 /*
  * Resize while a writer is mid-update: retry every 10 ms (sending a full
  * 1024x768 frame to a loopback viewer takes 5-8 ms, measured as above);
