@@ -445,9 +445,9 @@ static void wait_all_released(struct qg *g)
 
 /* VGA mode: a Bochs VBE picture in BAR0 reaches the SPICE client (and,
  * for xendm, the VNC client and screendump). */
-static void vga_mode_picture(struct qg *g, struct dm_run *run, int spice_port, bool xendm)
+/* Bochs VBE 320x200x32 with the linear framebuffer at BAR0, screen on. */
+static void vbe_320x200(void)
 {
-    const unsigned vw = 320, vh = 200;
     guest_outw(0x1ce, 0);
     g_assert_cmphex(guest_inw(0x1cf), ==, 0xb0c5);
     static const uint16_t regs[][2] = {{4, 0}, {1, 320}, {2, 200}, {3, 32}, {4, 0x41}};
@@ -457,6 +457,12 @@ static void vga_mode_picture(struct qg *g, struct dm_run *run, int spice_port, b
     }
     guest_inb(0x3da);
     guest_outb(0x3c0, 0x20);
+}
+
+static void vga_mode_picture(struct qg *g, struct dm_run *run, int spice_port, bool xendm)
+{
+    const unsigned vw = 320, vh = 200;
+    vbe_320x200();
     struct image *want = image_new(vw, vh);
     uint32_t *fb = (uint32_t *)(void *)g->ram;
     for (unsigned y = 0; y < vh; y++)
@@ -492,13 +498,7 @@ static void test_vga_idle(void)
     start(&run, xendm_path(), &cfg, args);
     qg_probe(&g, run.x);
     const unsigned vw = 320, vh = 200;
-    static const uint16_t regs[][2] = {{4, 0}, {1, 320}, {2, 200}, {3, 32}, {4, 0x41}};
-    for (unsigned i = 0; i < G_N_ELEMENTS(regs); i++) {
-        guest_outw(0x1ce, regs[i][0]);
-        guest_outw(0x1cf, regs[i][1]);
-    }
-    guest_inb(0x3da);
-    guest_outb(0x3c0, 0x20);
+    vbe_320x200();
     struct image *want = image_new(vw, vh);
     uint32_t *fb = (uint32_t *)(void *)g.ram;
     for (unsigned y = 0; y < vh; y++)
