@@ -33,7 +33,7 @@
  * the last command, and the region is flushed then.
  *
  * The framebuffer core is listened to only while a client is connected
- * and SPICE_DISPLAY_LINGER_MS after the last one left (display_watch()):
+ * and SPICE_DISPLAY_LINGER_MS after the last one left (spice_simple_watch()):
  * without listeners the core makes no refresh passes at all.  A client's
  * first connection (its main channel) attaches the listener, whose first
  * pass recreates the surface if the mode changed and sends a full frame,
@@ -107,8 +107,7 @@ static struct {
     QXLInstance qxl;
     uint8_t *primary; /* spice-server's canvas */
     unsigned width, height;
-    struct fb_listener *listener; /* only while watched (display_watch) */
-    guint watch_idle;             /* display_watch() pending */
+    struct fb_listener *listener; /* only while watched (spice_simple_watch) */
     guint linger_timer;           /* stop listening when it fires */
     bool stopping;                /* spice_simple_quiesce() ran: no more sources */
     pixman_region32_t pending;    /* dirty, not yet made into commands */
@@ -579,7 +578,7 @@ static gboolean display_linger_done(gpointer data)
  * spice-server callback (it calls spice_qxl_*).  The canvas and queued
  * commands stay while nobody listens.
  */
-static void display_watch(void)
+void spice_simple_watch(void)
 {
     bool clients = spice_client_links() > 0;
     if (!sd.display || sd.stopping)
@@ -596,21 +595,6 @@ static void display_watch(void)
         sd.linger_timer = g_timeout_add(SPICE_DISPLAY_LINGER_MS, display_linger_done, NULL);
         g_source_set_name_by_id(sd.linger_timer, "spice-linger");
     }
-}
-
-static gboolean display_watch_idle(gpointer data)
-{
-    sd.watch_idle = 0;
-    display_watch();
-    return G_SOURCE_REMOVE;
-}
-
-void spice_simple_watch_later(void)
-{
-    if (!sd.display || sd.stopping || sd.watch_idle)
-        return;
-    sd.watch_idle = g_idle_add_full(G_PRIORITY_DEFAULT, display_watch_idle, NULL, NULL);
-    g_source_set_name_by_id(sd.watch_idle, "spice-watch-clients");
 }
 
 int spice_simple_create(SpiceServer *server, char **err)
@@ -646,7 +630,7 @@ int spice_simple_create(SpiceServer *server, char **err)
     };
     spice_qxl_add_memslot(&sd.qxl, &slot);
     sd.display = true;
-    display_watch(); /* clients may have connected before the machine existed */
+    spice_simple_watch(); /* clients may have connected before the machine existed */
     return 0;
 }
 
@@ -658,7 +642,7 @@ void spice_simple_quiesce(void)
     if (sd.listener)
         fb_remove_listener(sd.listener);
     sd.listener = NULL;
-    guint *sources[] = {&sd.watch_idle, &sd.linger_timer, &sd.flush_idle, &sd.retry_timer,
+    guint *sources[] = {&sd.linger_timer, &sd.flush_idle, &sd.retry_timer,
                         &sd.efd_watch};
     for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
         g_clear_handle_id(sources[i], g_source_remove);

@@ -29,9 +29,10 @@ void spice_channel_event(int event, SpiceChannelEventInfo *info);
  * listens to the framebuffer core while clients are connected.  0, or -1
  * with *err set. */
 int spice_simple_create(SpiceServer *server, char **err);
-/* The number of client connections changed (from inside spice-server's
- * channel events): look again on the next main-loop turn. */
-void spice_simple_watch_later(void);
+/* The number of client connections changed: listen to the framebuffer
+ * core or start the linger (main loop, outside spice-server's callbacks;
+ * spice.c defers the call). */
+void spice_simple_watch(void);
 /* Stop producing commands: before spice_server_destroy(). */
 void spice_simple_quiesce(void);
 /* Free what is ours: after spice_server_destroy() ended the worker. */

@@ -73,7 +73,7 @@ static struct {
     void (*claim_gone)(void *opaque); /* ... told when the server ended */
     void (*claim_watch)(void *opaque); /* ... told when clients came or went */
     void *claim_opaque;
-    guint claim_watch_idle;
+    guint watch_idle; /* the display looks at the clients again */
     GList *channels;   /* struct spice_chan, initialized channels */
     GHashTable *links; /* SpiceChannelEventInfo *: open client connections */
 } ss;
@@ -177,24 +177,25 @@ static void channel_qmp_event(int event, const SpiceChannelEventInfo *info)
     g_object_unref(b);
 }
 
-static gboolean claim_watch_idle(gpointer data)
+static gboolean watch_idle(gpointer data)
 {
-    ss.claim_watch_idle = 0;
-    if (ss.claim_watch)
+    ss.watch_idle = 0;
+    if (!ss.claimed)
+        spice_simple_watch();
+    else if (ss.claim_watch)
         ss.claim_watch(ss.claim_opaque);
     return G_SOURCE_REMOVE;
 }
 
 /* Client connections came or went (inside spice-server's channel event):
- * the display looks again on the next main-loop turn. */
+ * the display, simple or a QXL card's, looks again on the next main-loop
+ * turn (it calls spice-server, which it must not do from in there). */
 static void clients_changed(void)
 {
-    if (!ss.claimed) {
-        spice_simple_watch_later();
-    } else if (ss.claim_watch && !ss.claim_watch_idle) {
-        ss.claim_watch_idle = g_idle_add(claim_watch_idle, NULL);
-        g_source_set_name_by_id(ss.claim_watch_idle, "spice-watch-claimant");
-    }
+    if (ss.watch_idle)
+        return;
+    ss.watch_idle = g_idle_add(watch_idle, NULL);
+    g_source_set_name_by_id(ss.watch_idle, "spice-watch-clients");
 }
 
 void spice_channel_event(int event, SpiceChannelEventInfo *info)
@@ -483,13 +484,11 @@ void spice_stop(void)
      * crashed (spice-server 0.15.1) when the display and input interfaces
      * were removed first with a client connected, so only our own sources
      * go first and our memory after */
+    g_clear_handle_id(&ss.watch_idle, g_source_remove);
     spice_simple_quiesce();
     spice_input_quiesce();
     spice_server_destroy(ss.server);
     ss.server = NULL;
-    if (ss.claim_watch_idle)
-        g_source_remove(ss.claim_watch_idle);
-    ss.claim_watch_idle = 0;
     if (ss.claim_gone)
         ss.claim_gone(ss.claim_opaque); /* the QXL device: no more spice-server calls */
     ss.claimed = false;
